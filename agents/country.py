@@ -1,0 +1,48 @@
+"""Countries: Mesa agents that hold instruments and play one strategy per lever family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+
+from agents.strategies import PublicState, Strategy, make_strategy
+from model.schema import LEVER_FAMILIES, Country, Policy
+
+
+class CountryAgent(mesa.Agent):
+    """A country or group: its instruments in force, its strategies, its stockpile target."""
+
+    def __init__(self, model: mesa.Model, code: str, spec: Country) -> None:
+        super().__init__(model)
+        self.code = code
+        self.spec = spec
+        self.policy: Policy = spec.policy.model_copy(deep=True)
+        self.stockpile_days = spec.stockpile_days
+        self.strategies: dict[str, Strategy] = {
+            family: _strategy_from_spec(code, family, getattr(spec.strategies, family))
+            for family in LEVER_FAMILIES
+        }
+
+    def decide(self, state: PublicState) -> dict[str, Any]:
+        """Collect every family's instrument changes (later families win on a clash)."""
+        changes: dict[str, Any] = {}
+        for strategy in self.strategies.values():
+            changes.update(strategy.decide(self.code, state))
+        return changes
+
+    def set_strategy(self, family: str, name: str, **params: Any) -> None:
+        """Replace one family's strategy (e.g. from the app, mid-run)."""
+        self.strategies[family] = make_strategy(family, name, **params)
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{f}={s.name}" for f, s in self.strategies.items())
+        return f"CountryAgent({self.code}: {names})"
+
+
+def _strategy_from_spec(code: str, family: str, choice) -> Strategy:
+    params = {k: v for k, v in choice.model_dump().items() if k != "name"}
+    try:
+        return make_strategy(family, choice.name, **params)
+    except ValueError as err:
+        raise ValueError(f"countries.{code}.strategies.{family}: {err}") from None

@@ -1,0 +1,55 @@
+"""Stockpiling strategies: a days-of-use target with a release rule.
+
+Source: JOGMEC's rule, a national target of 60 days of use (42 state, 18
+private), up to 180 days for high-risk metals (ree-facts.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agents.strategies.base import Changes, Params, PublicState, Strategy, register
+from model.schema import COMMODITIES, CommodityName
+
+
+@register
+class DaysOfUseTarget(Strategy):
+    """Build stocks toward a days-of-use target; release them in a shortage or price spike.
+
+    Each month buy ``1/fill_months`` of the gap to the target at prices up to
+    ``ceiling_ratio`` x reference; when the local price exceeds
+    ``release_price_ratio`` x reference or a magnet shortage appears, offer
+    ``release_share`` of the stock.
+    """
+
+    name = "days_of_use_target"
+    family = "stockpiling"
+    classifier = {"stochastic": False, "memory_depth": 1, "reactive": True, "history_calibrated": True}
+
+    class Parameters(Params):
+        target_days: float | None = Field(None, ge=0.0, le=730.0, description="None: the country's stockpile_days")
+        commodities: list[CommodityName] = Field(default_factory=lambda: ["ndpr_oxide", "dytb_oxide"])
+        fill_months: int = Field(24, ge=1, le=240)
+        ceiling_ratio: float = Field(1.2, ge=0.0, le=100.0)
+        release_price_ratio: float = Field(2.0, ge=1.0, le=100.0)
+        release_share: float = Field(0.1, ge=0.0, le=1.0)
+
+    def decide(self, me: str, state: PublicState) -> Changes:
+        """Set this month's buy and release volumes and the purchase ceiling."""
+        p = self.params
+        i = state.region(me)
+        days = p.target_days if p.target_days is not None else state.stockpile_days[me]
+        buy, release, ceiling = {}, {}, {}
+        for name in p.commodities:
+            c = COMMODITIES.index(name)
+            target = state.use_t[i, c] * 12.0 / 365.0 * days
+            stock = state.stockpile_t[i, c]
+            crisis = state.price_ratio(name, me) > p.release_price_ratio or state.shortage(me) > 0
+            buy[name] = 0.0 if crisis else max(0.0, target - stock) / p.fill_months
+            release[name] = p.release_share * stock if crisis else 0.0
+            ceiling[name] = p.ceiling_ratio * float(state.reference_price_usd_per_kg[c])
+        return {
+            "stockpile_buy_t_per_month": buy,
+            "stockpile_release_t_per_month": release,
+            "stockpile_price_ceiling_usd_per_kg": ceiling,
+        }

@@ -1,0 +1,86 @@
+"""Speed and memory figures (not a test). The last line printed is one JSON object.
+
+    .venv/bin/python benchmarks/bench.py [--quick]
+
+- ``baseline_runs_per_s``: 240-month baseline runs per second on one core;
+- ``ms_per_month_100k_firms``: one month of a synthetic world with 100,000 firms;
+- ``floor_ms_argsort_100k``: an argsort of 100,000 floats in the same process;
+- ``peak_mb_100k_firms``: peak resident memory after the 100k-firm months.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from model.run import build_model  # noqa: E402
+from model.scenario import validate  # noqa: E402
+from worlds import small_world  # noqa: E402
+
+
+def baseline_runs_per_s(runs: int, months: int = 240) -> float:
+    build_model("baseline", seed=0).run_months(2)  # warm numba and imports
+    start = time.perf_counter()
+    for seed in range(runs):
+        build_model("baseline", seed=seed, record_firms=False).run_months(months)
+    return runs / (time.perf_counter() - start)
+
+
+def big_world(firms: int) -> dict:
+    """The small test world scaled to ``firms`` synthetic firms in five countries."""
+    doc = small_world(n_countries=5, demand_scale=20.0, capacity_scale=20.0)
+    per_gap = max(1, firms // 5)  # five capacity gaps: 2 mining, separation, magnets x2 countries
+    for country in doc["countries"].values():
+        country["synthetic_firms"] = per_gap
+    return doc
+
+
+def ms_per_month(firms: int, months: int) -> tuple[float, int]:
+    model = build_model(validate(big_world(firms)), seed=0, record_firms=False)
+    model.run_months(2)
+    start = time.perf_counter()
+    model.run_months(months)
+    return (time.perf_counter() - start) / months * 1000.0, model.firms.n
+
+
+def argsort_ms(n: int = 100_000, repeats: int = 20) -> float:
+    rng = np.random.default_rng(0)
+    values = rng.random(n)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.argsort(values)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000.0
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    figures: dict[str, float | int | str] = {}
+    figures["baseline_runs_per_s"] = round(baseline_runs_per_s(2 if quick else 5), 3)
+    ms, n = ms_per_month(100_000, 3 if quick else 10)
+    figures["ms_per_month_100k_firms"] = round(ms, 2)
+    figures["firms_in_100k_world"] = n
+    figures["floor_ms_argsort_100k"] = round(argsort_ms(), 3)
+    figures["ratio_100k_month_to_argsort"] = round(ms / figures["floor_ms_argsort_100k"], 2)
+    figures["peak_mb_100k_firms"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+    try:
+        from experiments.throughput import sweep_throughput
+
+        figures.update(sweep_throughput(workers=2))
+    except ImportError as err:
+        figures["sweep_throughput"] = f"unavailable: {err}"
+    for key, value in figures.items():
+        print(f"{key:>32}: {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

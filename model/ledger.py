@@ -1,0 +1,102 @@
+"""Money and tonnes: who holds what, and every movement as a double entry.
+
+Holders are the rows of one table: firms first (``0..n-1``), then one state
+account per region (``n..n+N-1``, which also holds the state stockpile).
+Money has one more account, the *outside economy* (factor payments,
+freight, scrap, final buyers), so that every transfer has a payer and a payee
+and the sum of all balances never changes. Tonnes enter only by production
+and leave only by use; :meth:`Ledger.check` verifies both every month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+USD_PER_T_PER_USD_PER_KG = 1000.0
+
+
+@dataclass
+class Ledger:
+    """Cash by account and stock by holder, with month books for payoffs."""
+
+    n_firms: int
+    n_regions: int
+    n_commodities: int
+    cash_usd: np.ndarray = field(init=False)
+    stock_t: np.ndarray = field(init=False)
+    stock_value_usd: np.ndarray = field(init=False)
+    on_order_t: np.ndarray = field(init=False)
+    produced_t: np.ndarray = field(init=False)
+    used_t: np.ndarray = field(init=False)
+    books: dict[str, np.ndarray] = field(init=False)
+    market_residual_usd: float = 0.0
+    market_turnover_usd: float = 0.0
+
+    def __post_init__(self) -> None:
+        holders = self.n_firms + self.n_regions
+        self.cash_usd = np.zeros(holders + 1)
+        self.stock_t = np.zeros((holders, self.n_commodities))
+        self.stock_value_usd = np.zeros((holders, self.n_commodities))
+        self.on_order_t = np.zeros((holders, self.n_commodities))
+        self.produced_t = np.zeros(self.n_commodities)
+        self.used_t = np.zeros(self.n_commodities)
+        self.books = {}
+
+    @property
+    def outside(self) -> int:
+        """Account index of the outside economy."""
+        return self.n_firms + self.n_regions
+
+    def state(self, region: int | np.ndarray) -> int | np.ndarray:
+        """Holder/account index of a region's state."""
+        return self.n_firms + region
+
+    def pay(self, payer: np.ndarray | int, payee: np.ndarray | int, usd: np.ndarray | float) -> None:
+        """Move money; arrays broadcast, repeated indices accumulate."""
+        usd = np.asarray(usd, dtype=float)
+        payer_idx, payee_idx, usd = np.broadcast_arrays(payer, payee, usd)
+        np.subtract.at(self.cash_usd, payer_idx.ravel(), usd.ravel())
+        np.add.at(self.cash_usd, payee_idx.ravel(), usd.ravel())
+
+    def book(self, name: str, region: np.ndarray | int, usd: np.ndarray | float) -> None:
+        """Add to a named month book by region (for payoff components and spending)."""
+        if name not in self.books:
+            self.books[name] = np.zeros(self.n_regions)
+        np.add.at(self.books[name], np.asarray(region).ravel(), np.broadcast_to(usd, np.shape(region)).ravel())
+
+    def produce(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
+        """Tonnes created by production (or recycling), at book value."""
+        np.add.at(self.stock_t[:, commodity], holders, tonnes)
+        np.add.at(self.stock_value_usd[:, commodity], holders, value_usd)
+        self.produced_t[commodity] += float(np.sum(tonnes))
+
+    def consume(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray) -> np.ndarray:
+        """Tonnes used up (as input or in end products); returns their book value."""
+        stock = self.stock_t[holders, commodity]
+        tonnes = np.minimum(tonnes, stock)
+        share = np.divide(tonnes, stock, out=np.zeros_like(tonnes), where=stock > 0)
+        value = self.stock_value_usd[holders, commodity] * share
+        np.subtract.at(self.stock_t[:, commodity], holders, tonnes)
+        np.subtract.at(self.stock_value_usd[:, commodity], holders, value)
+        self.used_t[commodity] += float(np.sum(tonnes))
+        return value
+
+    def move(self, src: np.ndarray, dst: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
+        """Move stock between holders (or into/out of transit when ``dst``/``src`` is -1)."""
+        real_src, real_dst = src >= 0, dst >= 0
+        np.subtract.at(self.stock_t[:, commodity], src[real_src], tonnes[real_src])
+        np.subtract.at(self.stock_value_usd[:, commodity], src[real_src], value_usd[real_src])
+        np.add.at(self.stock_t[:, commodity], dst[real_dst], tonnes[real_dst])
+        np.add.at(self.stock_value_usd[:, commodity], dst[real_dst], value_usd[real_dst])
+
+    def total_cash(self) -> float:
+        """Sum of every account: constant over a run."""
+        return float(self.cash_usd.sum())
+
+    def reset_month(self) -> None:
+        """Clear the month's books and production/use counters."""
+        self.books = {}
+        self.produced_t[:] = 0.0
+        self.used_t[:] = 0.0

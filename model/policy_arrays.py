@@ -1,0 +1,139 @@
+"""Instruments in force, as the arrays the market and the firms' rules read.
+
+Recomputed only when some country's policy changes. Patent licensing is
+resolved here: a country whose policy asks a royalty (or refuses licences)
+is a patent holder; a magnet maker elsewhere is licensed (pays the royalty,
+may export) if the scenario says it holds a licence and the holder does not
+refuse its country, or if its own courts grant a compulsory licence;
+otherwise it may sell only at home (territorial limits on licensees).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agents.behaviour import CONC, HEAVY, MAGNET
+from agents.firms import MAGNETS, MINING, SEPARATION
+from model.calendar import calendar_month
+from model.links import link_state
+from model.schema import COMMODITIES, SECTORS
+
+if TYPE_CHECKING:
+    from model.trade import Orders
+    from model.world import RareEarthModel
+
+
+class PolicyArrays:
+    """Array views of every country's instruments, rebuilt on change."""
+
+    def __init__(self, model: RareEarthModel) -> None:
+        self.model = model
+        f = model.firms
+        self.holder_region = np.concatenate([f.country, np.arange(model.n_regions)])
+        producing_stage = {CONC: MINING, HEAVY: MINING, MAGNET: MAGNETS}
+        self._weights = []
+        for c in range(len(COMMODITIES)):
+            stage = producing_stage.get(c, SEPARATION)
+            mask = (f.stage == stage) & ((f.output == c) if stage == MINING else True)
+            w = np.where(mask, f.capacity_t_per_month, 0.0)
+            self._weights.append(np.concatenate([w, np.zeros(model.n_regions)]))
+
+    def refresh(self) -> None:
+        """Rebuild links, subsidies, floors, content rules, stockpile orders, licences."""
+        m = self.model
+        policies = {code: a.policy for code, a in m.countries.items()}
+        self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
+        k, n = len(COMMODITIES), m.n_regions
+        m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
+        m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
+        m.content_share, m.content_sector = np.zeros(n), np.zeros((n, len(SECTORS)))
+        self.content_premium = np.zeros(n)
+        for i, code in enumerate(m.regions):
+            p = policies[code]
+            _fill(m.subsidy, i, p.production_subsidy_usd_per_kg)
+            _fill(m.floor, i, p.price_floor_usd_per_kg)
+            _fill(m.buy_t, i, p.stockpile_buy_t_per_month)
+            _fill(m.release_t, i, p.stockpile_release_t_per_month)
+            _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
+            m.content_share[i] = p.domestic_content_share
+            m.content_sector[i, [SECTORS.index(s) for s in p.content_rule_sectors]] = 1.0
+            self.content_premium[i] = p.content_premium_usd_per_kg
+        self._resolve_licences(policies)
+
+    def _resolve_licences(self, policies) -> None:
+        m, f = self.model, self.model.firms
+        holders = [i for i, code in enumerate(m.regions)
+                   if policies[code].patent_royalty_share > 0 or policies[code].patent_refused]
+        m.royalty_share = np.zeros(f.n)
+        m.exportable = np.ones(f.n, dtype=bool)
+        self.royalty_region = np.full(f.n, -1)
+        if not holders:
+            return
+        h = holders[0]
+        hp = policies[m.regions[h]]
+        refused = np.isin(np.array(m.regions)[f.country], hp.patent_refused)
+        compulsory = np.array([policies[m.regions[c]].compulsory_licence_royalty_share for c in f.country])
+        maker = (f.stage == MAGNETS) & (f.country != h)
+        voluntary = maker & f.patent_licensed & ~refused
+        forced = maker & ~voluntary & (compulsory > 0)
+        m.royalty_share = np.where(voluntary, hp.patent_royalty_share, np.where(forced, compulsory, 0.0))
+        self.royalty_region = np.where(voluntary | forced, h, -1)
+        m.exportable = ~maker | voluntary | forced
+
+    def offer_royalty(self, c: int, offers: Orders) -> np.ndarray:
+        """Royalty share owed on each offer's sales (magnets only)."""
+        if c != MAGNET:
+            return np.zeros(len(offers.qty))
+        firm = offers.holder.clip(0, self.model.firms.n - 1)
+        return np.where(offers.holder < self.model.firms.n, self.model.royalty_share[firm], 0.0) * (offers.holder >= 0)
+
+    def offer_royalty_region(self, c: int, offers: Orders) -> np.ndarray:
+        """Region receiving each offer's royalty, -1 for none."""
+        if c != MAGNET:
+            return np.full(len(offers.qty), -1)
+        firm = offers.holder.clip(0, self.model.firms.n - 1)
+        inside = (offers.holder >= 0) & (offers.holder < self.model.firms.n)
+        return np.where(inside, self.royalty_region[firm], -1)
+
+    def seller_weight(self, c: int) -> np.ndarray:
+        """Weights for returning denied shipments to an exporter's producers."""
+        return self._weights[c]
+
+    def link_cost_parts(self, c: int, exporter_price: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-kg freight, export duty, import tariff and review carrying cost, ``[exporter, importer]``."""
+        lk = self.links
+        value = np.maximum(exporter_price, 0.0)[:, None]
+        duty = lk.duty_rate[c] * value
+        tariff = lk.tariff_rate[c] * (value + duty)
+        carry = lk.delay_months[c] * self.model.spec.market.carry_cost_share_per_month * value
+        freight = lk.transport_usd_per_kg[c].copy()
+        for a in (freight, duty, tariff, carry):
+            np.fill_diagonal(a, 0.0)
+        return freight, duty, tariff, carry
+
+    def export_cap(self, c: int) -> np.ndarray:
+        """This month's export allowance: the year's quota left, spread over the months left."""
+        m = self.model
+        left = 13 - calendar_month(m.start_date, m.month)
+        quota = self.links.quota_t_per_year[c]
+        return np.where(np.isfinite(quota), np.maximum(0.0, quota - m.exports_ytd_t[c]) / left, np.inf)
+
+    def update_restriction_expectations(self) -> None:
+        """Buyers expect restrictions on a commodity when a major supplier restricts them."""
+        m, lk = self.model, self.links
+        inflow = m.last_flows_t.copy()
+        for c in range(len(COMMODITIES)):
+            np.fill_diagonal(inflow[c], 0.0)
+        total = inflow.sum(axis=1, keepdims=True) + np.einsum("cii->ci", m.last_flows_t)[:, None, :]
+        share = np.divide(inflow, total, out=np.zeros_like(inflow), where=total > 0)
+        m.import_share += (share - m.import_share) / 12.0
+        rent = (m.quota_rent > 1e-6 * m.reference[:, None])[:, :, None]
+        restricted = (lk.licensed & (lk.approval_rate < 1.0)) | ~lk.open | rent
+        m.expect_restriction = ((m.import_share > 0.1) & restricted).any(axis=1).astype(float)
+
+
+def _fill(arr: np.ndarray, i: int, values: dict[str, float]) -> None:
+    for name, v in values.items():
+        arr[COMMODITIES.index(name), i] = v

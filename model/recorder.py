@@ -1,0 +1,148 @@
+"""Recording: one small array snapshot per month, tidy tables on demand.
+
+Snapshots are appended as arrays (cheap inside the month loop); the tidy,
+one-row-per-observation DataFrames of :mod:`model.outputs` are built from
+them only when asked for. Payoff components come from changes in wealth
+over the month, by country:
+
+- producer surplus: change in cash + stock book value of mines, separators
+  and magnet makers;
+- consumer surplus: value of end-use units built plus the change in end
+  users' cash and stocks (magnet spending is negative), so units not built
+  are already missing from it;
+- fiscal cost: the fall in the state's cash + stockpile book value
+  (subsidies, credits and stockpile losses cost; tariffs, duties, quota
+  rent and royalties earn);
+- supply security: minus the value of units not built for want of magnets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agents.firms import END_USE, MAGNETS, MINING, SEPARATION
+from model.schema import SECTORS
+
+if TYPE_CHECKING:
+    from model.trade import TradeResult
+    from model.world import RareEarthModel
+
+PAYOFF_PARTS = ("producer_surplus_usd", "consumer_surplus_usd", "fiscal_cost_usd", "supply_security_usd")
+
+
+class Recorder:
+    """Collects monthly snapshots of a model's public record."""
+
+    def __init__(self, model: RareEarthModel, record_firms: bool = True) -> None:
+        self.model = model
+        self.record_firms = record_firms
+        self.months: list[int] = []
+        self.price: list[np.ndarray] = []
+        self.producer_price: list[np.ndarray] = []
+        self.quota_rent: list[np.ndarray] = []
+        self.flows: list[np.ndarray] = []
+        self.output: list[np.ndarray] = []  # (stage, region)
+        self.country: list[dict[str, np.ndarray]] = []
+        self.events: list[dict[str, Any]] = []
+        self.firm_rows: list[dict[str, np.ndarray]] = []
+        self.tonnes_error: list[float] = []
+        self._flows_month = None
+
+    def open_month(self) -> None:
+        """Snapshot wealth and tonnes before the month."""
+        m = self.model
+        self._wealth0 = self._wealth()
+        self._tonnes0 = self._tonnes()
+        self._flows_month = np.zeros_like(m.last_flows_t)
+        m.output_t[:] = 0.0
+        m.shortage_units[:] = 0.0
+        m.ledger.market_residual_usd = 0.0
+        m.ledger.market_turnover_usd = 0.0
+
+    def trade(self, c: int, result: TradeResult) -> None:
+        """Keep one commodity's flows of the month."""
+        self._flows_month[c] = result.flows_t
+
+    def event(self, country: str, instrument: str, old: Any, new: Any, source: str) -> None:
+        """Log a policy change (or a plant idling/restarting)."""
+        m = self.model
+        self.events.append({
+            "month": m.month, "date": m.date, "country": country, "instrument": instrument,
+            "old_value": _text(old), "new_value": _text(new), "source": source,
+        })
+
+    def close_month(self) -> None:
+        """Snapshot prices, flows, output by stage and the countries' accounts."""
+        m = self.model
+        self.months.append(m.month)
+        self.price.append(m.price.copy())
+        self.producer_price.append(m.producer_price.copy())
+        self.quota_rent.append(m.quota_rent.copy())
+        self.flows.append(self._flows_month)
+        self.output.append(self._output_by_stage())
+        self.country.append(self._country_accounts())
+        tonnes1 = self._tonnes()
+        led = m.ledger
+        self.tonnes_error.append(float(np.abs(tonnes1 - (self._tonnes0 + led.produced_t - led.used_t)).max()))
+        if self.record_firms and m.month % 12 == 0:
+            self.firm_rows.append(self._firm_snapshot())
+
+    def _wealth(self) -> np.ndarray:
+        led = self.model.ledger
+        holders = led.stock_t.shape[0]
+        return led.cash_usd[:holders] + led.stock_value_usd.sum(axis=1)
+
+    def _tonnes(self) -> np.ndarray:
+        m = self.model
+        return m.ledger.stock_t.sum(axis=0) + m.pipeline.total_t()
+
+    def _output_by_stage(self) -> np.ndarray:
+        m, f = self.model, self.model.firms
+        out = np.zeros((3, m.n_regions))
+        for k, stage in enumerate((MINING, SEPARATION, MAGNETS)):
+            mask = f.stage == stage
+            out[k] = np.bincount(f.country[mask], weights=m.output_t[mask], minlength=m.n_regions)
+        return out
+
+    def _country_accounts(self) -> dict[str, np.ndarray]:
+        m, f, led = self.model, self.model.firms, self.model.ledger
+        n, regions = f.n, m.n_regions
+        delta = self._wealth() - self._wealth0
+        producer = f.stage <= MAGNETS
+        ps = np.bincount(f.country[producer], weights=delta[:n][producer], minlength=regions)
+        users = f.stage == END_USE
+        books = led.books
+        zero = np.zeros(regions)
+        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books.get("value_built_usd", zero)
+        fiscal = -delta[n:]
+        security = -books.get("shortage_loss_usd", zero)
+        row = {
+            "producer_surplus_usd": ps, "consumer_surplus_usd": cs,
+            "fiscal_cost_usd": fiscal, "supply_security_usd": security,
+            "stockpile_t": led.stock_t[n:].copy(), "shortage_t": m.shortage_t.copy(),
+            "shortage_units": m.shortage_units.copy(),
+        }
+        for name in ("subsidy_paid_usd", "tariff_revenue_usd", "duty_revenue_usd", "quota_rent_usd",
+                     "royalty_income_usd", "purchases_usd"):
+            row[name] = books.get(name, zero).copy()
+        row["stockpile_value_usd"] = led.stock_value_usd[n:].sum(axis=1)
+        return row
+
+    def _firm_snapshot(self) -> dict[str, np.ndarray]:
+        m, f = self.model, self.model.firms
+        producer = np.nonzero(f.stage <= MAGNETS)[0]
+        return {
+            "month": np.full(len(producer), m.month), "row": producer,
+            "capacity_t_per_year": f.capacity_t_per_month[producer] * 12.0,
+            "output_t": m.output_t[producer].copy(), "active": f.producing(m.month)[producer],
+            "cash_usd": f.cash_usd[producer].copy(),
+        }
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+__all__ = ["PAYOFF_PARTS", "Recorder", "SECTORS"]

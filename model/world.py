@@ -1,0 +1,302 @@
+"""The Mesa model of the rare-earth chain and the order of one round (a month).
+
+1. Countries observe last month's public state; scheduled events and their
+   strategies set instruments (logged as events).
+2-3. Markets clear upstream to downstream, each on orders posted by firms
+   and states: concentrates, separation, oxides, magnet making, magnets.
+4. End users build units from magnets on hand; unmet need is shortage.
+5. Expectations, idling, investment and thrifting update.
+6. The month is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from agents import behaviour
+from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
+from agents.country import CountryAgent
+from agents.firms import END_USE, MAGNETS, Firm, build_firms
+from agents.strategies import PublicState
+from model import dynamics, production
+from model.calendar import calendar_month, month_date, month_index
+from model.ledger import Ledger
+from model.links import base_links, link_state
+from model.policy_arrays import PolicyArrays
+from model.recorder import Recorder
+from model.schema import COMMODITIES, SECTORS, Policy, Scenario
+from model.scenario import ScenarioError, set_path
+from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices, settle_buyers, settle_links, settle_sellers
+
+MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
+
+
+class RareEarthModel(mesa.Model):
+    """Countries as Mesa agents, firms as columns, markets as spatial equilibria."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = 0, record_firms: bool = True) -> None:
+        super().__init__(rng=seed)
+        self.spec = scenario
+        self.seed = seed
+        self.month = 0
+        self.start_date = scenario.meta.start_date
+        self.regions = list(scenario.countries)
+        self.n_regions = len(self.regions)
+        self.countries = {code: CountryAgent(self, code, spec) for code, spec in scenario.countries.items()}
+        self.firms = build_firms(scenario, self.regions, self.rng)
+        self._init_ledger()
+        self._init_world_arrays()
+        self._init_schedule()
+        self.recorder = Recorder(self, record_firms=record_firms)
+        self.pending: list[tuple[str, str, Any, str]] = []
+        self._firm_agents: dict[int, Firm] = {}
+        self.policy = PolicyArrays(self)
+        self.policy.refresh()
+
+    # ---- construction -------------------------------------------------------------------
+    def _init_ledger(self) -> None:
+        f = self.firms
+        self.ledger = Ledger(f.n, self.n_regions, len(COMMODITIES))
+        f.stock_t = self.ledger.stock_t[: f.n]
+        f.stock_value_usd = self.ledger.stock_value_usd[: f.n]
+        f.on_order_t = self.ledger.on_order_t[: f.n]
+        f.cash_usd = self.ledger.cash_usd[: f.n]
+        for code, country in self.spec.countries.items():
+            holder = self.ledger.state(self.regions.index(code))
+            for name, tonnes in country.stockpile_t.items():
+                c = COMMODITIES.index(name)
+                self.ledger.stock_t[holder, c] = tonnes
+                self.ledger.stock_value_usd[holder, c] = tonnes * 1000.0 * self.spec.commodities[name].reference_price_usd_per_kg
+        self.pipeline = ReviewPipeline(len(COMMODITIES), self.n_regions)
+
+    def _init_world_arrays(self) -> None:
+        sc, n, k = self.spec, self.n_regions, len(COMMODITIES)
+        self.reference = np.array([sc.commodities[c].reference_price_usd_per_kg for c in COMMODITIES])
+        self.price = np.repeat(self.reference[:, None], n, axis=1)
+        self.producer_price = self.price.copy()
+        self.expected = self.price.copy()
+        self.env_cost = np.array([sc.countries[r].environmental_cost_usd_per_kg for r in self.regions])
+        self.hurdle = np.array([sc.countries[r].hurdle_rate_per_year for r in self.regions])
+        self.growth = np.array([sc.countries[r].demand_growth_per_year for r in self.regions])
+        self.yield_ndpr_typical = sc.separation_yield["concentrate"].ndpr_oxide
+        self.yield_dytb_typical = sc.separation_yield["concentrate"].dytb_oxide
+        self.freight, self.standing_tariff = base_links(sc, self.regions)
+        self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
+        sectors = [sc.sectors[s] for s in SECTORS]
+        self.sector_table = {
+            "kg_per_unit": np.array([s.magnet_kg_per_unit for s in sectors]),
+            "value_per_unit": np.array([s.value_lost_usd_per_unit for s in sectors]),
+            "trigger": np.array([s.thrift_trigger_price_ratio for s in sectors]),
+            "thrift_max": np.array([s.thrift_max_share_per_year for s in sectors]),
+            "floor": np.array([s.thrift_floor_share for s in sectors]),
+        }
+        self.demand_curve = behaviour.demand_curve(sectors, self.reference[MAGNET], sc.market.demand_steps)
+        self.intensity = np.ones((n, len(SECTORS)))
+        self.need_this_month = np.zeros(len(self.end_users))
+        self.magnet_use_t = np.zeros(n)
+        self.use_by_region_t = np.zeros((n, k))
+        self.shortage_t = np.zeros((n, len(SECTORS)))
+        self.shortage_units = np.zeros((n, len(SECTORS)))
+        self.output_t = np.zeros(self.firms.n)
+        self.output_window_t = np.zeros(self.firms.n)
+        self.costs_usd = np.zeros(self.firms.n)
+        self.exports_ytd_t = np.zeros((k, n))
+        self.import_share = np.zeros((k, n, n))
+        self.last_flows_t = np.zeros((k, n, n))
+        self.quota_rent = np.zeros((k, n))
+        self.expect_restriction = np.zeros((k, n))
+        self._seed_stocks()
+
+    def _seed_stocks(self) -> None:
+        """Start firms with their normal input cover, valued at reference prices."""
+        f, led, mk = self.firms, self.ledger, self.spec.market
+        months = mk.input_cover_days / behaviour.DAYS_PER_MONTH
+        r = self.spec.magnet.ndpr_oxide_t_per_t
+        rows = {
+            CONC: (f.stage == 1) & ~f.heavy_capable,
+            HEAVY: (f.stage == 1) & f.heavy_capable,
+            NDPR: f.stage == MAGNETS,
+            MAGNET: f.stage == END_USE,
+        }
+        for c, mask in rows.items():
+            base = f.need_t_per_month if c == MAGNET else f.capacity_t_per_month * (r if c == NDPR else 1.0)
+            tonnes = np.where(mask, base * months, 0.0)
+            led.stock_t[: f.n, c] += tonnes
+            led.stock_value_usd[: f.n, c] += tonnes * 1000.0 * self.reference[c]
+        dy = f.capacity_t_per_month * f.dytb_share * months * (f.stage == MAGNETS)
+        led.stock_t[: f.n, DYTB] += dy
+        led.stock_value_usd[: f.n, DYTB] += dy * 1000.0 * self.reference[DYTB]
+
+    def _init_schedule(self) -> None:
+        sc = self.spec
+        self.events_by_month: dict[int, list] = {}
+        for ev in sc.events:
+            self.events_by_month.setdefault(month_index(self.start_date, ev.date), []).append(ev)
+        self.project_firm = np.array([self.firms.index[p.firm] for p in sc.projects], dtype=np.int64)
+        self.project_month = np.array([month_index(self.start_date, p.online_date) for p in sc.projects], dtype=np.int64)
+        self.project_t_per_month = np.array([p.capacity_t_per_year / 12.0 for p in sc.projects])
+
+    def schedule_capacity(self, firms: np.ndarray, t_per_month: np.ndarray, month: np.ndarray) -> None:
+        """Queue capacity additions that arrive at ``month``."""
+        self.project_firm = np.concatenate([self.project_firm, np.asarray(firms, np.int64)])
+        self.project_t_per_month = np.concatenate([self.project_t_per_month, np.asarray(t_per_month, float)])
+        self.project_month = np.concatenate([self.project_month, np.broadcast_to(month, np.shape(firms)).astype(np.int64)])
+
+    # ---- public API -----------------------------------------------------------------------
+    @property
+    def date(self) -> str:
+        """Calendar date (YYYY-MM) of the current month."""
+        return month_date(self.start_date, self.month)
+
+    def firm(self, firm_id: str) -> Firm:
+        """An agent view of one firm, by id (e.g. ``"lynas_kuantan"``)."""
+        row = self.firms.index[firm_id]
+        if row not in self._firm_agents:
+            self._firm_agents[row] = Firm(self, row)
+        return self._firm_agents[row]
+
+    def intervene(self, country: str, instrument: str, value: Any, note: str = "user") -> None:
+        """Set an instrument from outside (the app, a notebook); applies from the next month."""
+        if country not in self.countries:
+            raise ScenarioError(f"country {country!r} not among {self.regions}")
+        self._validated(self.countries[country].policy, instrument, value)
+        self.pending.append((country, instrument, value, note))
+
+    def step(self) -> None:
+        """Play one month."""
+        self.ledger.reset_month()
+        self.recorder.open_month()
+        self._set_policies()
+        self._bring_capacity_online()
+        self._draw_demand()
+        for stage in MARKET_ORDER:
+            if stage == "separate":
+                production.separate(self)
+            elif stage == "magnets":
+                production.make_magnets(self)
+            else:
+                self._trade(stage)
+        production.use_magnets(self)
+        self._between_months()
+        self.recorder.close_month()
+        self.month += 1
+
+    def run_months(self, months: int) -> None:
+        """Play ``months`` months."""
+        for _ in range(months):
+            self.step()
+
+    # ---- one month ----------------------------------------------------------------------
+    def _set_policies(self) -> None:
+        state = self.public_state()
+        changed = False
+        for ev in self.events_by_month.get(self.month, []):
+            changed |= self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
+        for code, instrument, value, note in self.pending:
+            changed |= self._apply(code, instrument, value, note)
+        self.pending = []
+        for code, agent in self.countries.items():
+            for family, strategy in agent.strategies.items():
+                for instrument, value in strategy.decide(code, state).items():
+                    changed |= self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+        if changed or self.month == 0:
+            self.policy.refresh()
+        if calendar_month(self.start_date, self.month) == 1:
+            self.exports_ytd_t[:] = 0.0
+
+    def _apply(self, code: str, instrument: str, value: Any, source: str) -> bool:
+        agent = self.countries[code]
+        new = self._validated(agent.policy, instrument, value)
+        old = _get_path(agent.policy.model_dump(), instrument)
+        if old == _get_path(new.model_dump(), instrument):
+            return False
+        agent.policy = new
+        self.recorder.event(code, instrument, old, _get_path(new.model_dump(), instrument), source)
+        return True
+
+    @staticmethod
+    def _validated(policy: Policy, instrument: str, value: Any) -> Policy:
+        doc = policy.model_dump()
+        set_path(doc, instrument, value)
+        try:
+            return Policy.model_validate(doc)
+        except Exception as err:  # pydantic ValidationError -> readable message
+            raise ScenarioError(f"policy.{instrument} = {value!r}: {err}") from None
+
+    def _bring_capacity_online(self) -> None:
+        due = self.project_month == self.month
+        if due.any():
+            np.add.at(self.firms.capacity_t_per_month, self.project_firm[due], self.project_t_per_month[due])
+
+    def _draw_demand(self) -> None:
+        f, mk = self.firms, self.spec.market
+        u = self.end_users
+        region, sector = f.country[u], f.sector[u]
+        shock = np.exp(mk.demand_noise_share * self.rng.standard_normal(len(u)))
+        growth = (1.0 + self.growth[region]) ** (self.month / 12.0)
+        self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, sector] * shock
+
+    def _trade(self, c: int) -> None:
+        led, pol = self.ledger, self.policy
+        self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
+        offers, bids = behaviour.offers(self, c), behaviour.bids(self, c)
+        parts = pol.link_cost_parts(c, self.producer_price[c])
+        result = clear_commodity(offers, bids, sum(parts), pol.links.open[c], pol.export_cap(c),
+                                 pol.links.compliant_origin, self.spec.market.price_resolution_share)
+        fill_missing_prices(result, self.price[c])
+        revenue = settle_sellers(led, c, offers, result, self.floor[c], pol.offer_royalty(c, offers),
+                                 pol.offer_royalty_region(c, offers))
+        paid, _ = settle_buyers(led, c, bids, result, pol.links.licensed[c], pol.content_premium)
+        between = settle_links(led, result, *parts)
+        led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
+        led.market_turnover_usd += float(paid.sum())
+        self.pipeline.file(self.month, c, result, pol.links)
+        self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
+        self._after_trade(c, offers, result)
+
+    def _after_trade(self, c: int, offers, result) -> None:
+        flows = result.flows_t
+        self.exports_ytd_t[c] += flows.sum(axis=1) - np.diag(flows)
+        self.price[c], self.producer_price[c] = result.price, result.producer_price
+        self.quota_rent[c] = result.quota_rent
+        self.last_flows_t[c] = flows
+        sold_by_firm = np.bincount(offers.holder[offers.holder >= 0], weights=result.sold[offers.holder >= 0],
+                                   minlength=self.ledger.stock_t.shape[0])[: self.firms.n]
+        if c in (CONC, HEAVY):
+            self.output_t += np.where(self.firms.stage == 0, sold_by_firm, 0.0)
+        self.use_by_region_t[:, c] = flows.sum(axis=0)
+        self.recorder.trade(c, result)
+
+    def _between_months(self) -> None:
+        dynamics.update_expectations(self)
+        margin = dynamics.expected_margin(self)
+        for row, what in dynamics.idle_and_restart(self, margin):
+            self.recorder.event(self.regions[self.firms.country[row]], f"firm.{self.firms.ids[row]}", None, what, "firm")
+        self.output_window_t += self.output_t
+        if self.month > 0 and self.month % self.spec.market.investment_review_months == 0:
+            dynamics.invest(self, margin)
+        dynamics.thrift(self)
+        self.policy.update_restriction_expectations()
+
+    def public_state(self) -> PublicState:
+        """Last month's public record, for strategies."""
+        return PublicState(
+            month=self.month, date=self.date, regions=tuple(self.regions),
+            price_usd_per_kg=self.price.copy(), reference_price_usd_per_kg=self.reference,
+            flows_t=self.last_flows_t.copy(), use_t=self.use_by_region_t.copy(),
+            shortage_t=self.shortage_t.copy(), stockpile_t=self.ledger.stock_t[self.firms.n:].copy(),
+            policies={code: a.policy for code, a in self.countries.items()},
+            stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
+        )
+
+
+def _get_path(doc: dict, path: str) -> Any:
+    node: Any = doc
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
