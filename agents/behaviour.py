@@ -33,6 +33,12 @@ DAYS_PER_MONTH = 365.0 / 12.0
 #: Stock cover is discretionary: nobody pays more than this multiple of the
 #: reference price to build it (keeps cover bids from chasing a spike).
 COVER_CEILING = 2.0
+NORMAL_STOCK_MONTHS = 1.0
+PRESSURE_SLOPE = 0.15
+PRESSURE_FLOOR = 0.3
+#: Producers hold stock rather than sell below this share of the reference
+#: price (they expect prices to revert; by-products such as Dy/Tb are stored).
+SALVAGE_SHARE = 0.3
 
 
 def offers(model: RareEarthModel, c: int) -> Orders:
@@ -60,17 +66,29 @@ def bids(model: RareEarthModel, c: int) -> Orders:
 
 
 def _stock_offers(model: RareEarthModel, c: int) -> Orders:
+    """Producers offer their output stock near the price they expect, lower when stock piles up.
+
+    Reservation = expected price x inventory pressure, where pressure falls
+    from 1 by ``PRESSURE_SLOPE`` per month of output held beyond
+    ``NORMAL_STOCK_MONTHS`` (floor ``PRESSURE_FLOOR``): sticky prices that
+    give way to a glut, as producers who set their own prices and hold
+    inventories do (GCMat, Riddle et al. 2015). Never below zero margin on
+    the stock's book cost unless pressed.
+    """
     f, led = model.firms, model.ledger
     stock = led.stock_t[: f.n, c]
-    holders = np.nonzero((stock > 1e-9) & (f.stage != END_USE))[0]
+    holders = np.nonzero((stock > 1e-9) & model.makes[c])[0]
     qty = stock[holders]
-    avg = led.stock_value_usd[holders, c] / qty / 1000.0
+    region = f.country[holders]
     monthly = np.maximum(f.capacity_t_per_month[holders], 1e-9) * _output_per_input(model, c, holders)
-    pressure = np.clip(1.0 - 0.1 * np.maximum(0.0, qty / monthly - 2.0), 0.3, 1.0)
+    excess = np.maximum(0.0, qty / monthly - NORMAL_STOCK_MONTHS)
+    pressure = np.clip(1.0 - PRESSURE_SLOPE * excess, PRESSURE_FLOOR, 1.0)
+    book = led.stock_value_usd[holders, c] / qty / 1000.0
     royalty = model.royalty_share[holders] if c == MAGNET else 0.0
-    price = avg * pressure / (1.0 - royalty)
+    ask = np.maximum(model.expected[c, region], book * (excess <= 0)) * pressure
+    price = np.maximum(ask, SALVAGE_SHARE * model.reference[c]) / (1.0 - royalty)
     domestic = ~model.exportable[holders] if c == MAGNET else False
-    return Orders.of(holders, f.country[holders], price, qty, domestic)
+    return Orders.of(holders, region, price, qty, domestic)
 
 
 def _output_per_input(model: RareEarthModel, c: int, holders: np.ndarray) -> np.ndarray | float:
@@ -135,7 +153,7 @@ def _separator_bids(model: RareEarthModel, c: int) -> Orders:
     value = (
         y.ndpr_oxide * (model.expected[NDPR, region] + model.subsidy[NDPR, region])
         + y.dytb_oxide * (model.expected[DYTB, region] + model.subsidy[DYTB, region])
-        - f.unit_cost_usd_per_kg[sep] - model.env_cost[region]
+        + y.coproducts_usd_per_kg - f.unit_cost_usd_per_kg[sep] - model.env_cost[region]
     )
     cap = f.capacity_t_per_month[sep]
     held = led.stock_t[sep, CONC] + led.stock_t[sep, HEAVY] + led.on_order_t[sep, CONC] + led.on_order_t[sep, HEAVY]

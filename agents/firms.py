@@ -131,7 +131,7 @@ def _synthetic_rows(scenario: Scenario, regions: list[str], rng: np.random.Gener
                     "capacity": gap / k / 12.0,
                     "cost": float(costs[j]),
                     "heavy": stage == SEPARATION and country.capacity_t_per_year.get("heavy_concentrate", 0) > 0,
-                    "dytb": 0.02 if stage == MAGNETS else 0.0,
+                    "dytb": 0.012 if stage == MAGNETS else 0.0,  # fleet-average grade, docs/calibration.md
                     "licensed": not (stage == MAGNETS and code == "CHN"),
                     "synthetic": True,
                 })

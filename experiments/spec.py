@@ -10,6 +10,9 @@ a horizon and the outputs to keep::
     seed = 20240101
     outputs = ["metrics"]
 
+    [fixed]                      # overrides applied to every run
+    "countries.CHN.policy.licence_commodities" = ["dytb_oxide"]
+
     [design]
     method = "latin_hypercube"   # full_factorial | latin_hypercube | sobol | morris
     samples = 16
@@ -105,6 +108,7 @@ class SweepSpec(_Strict):
 
     name: str = Field("sweep", pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
     scenario: str = Field(description="shipped scenario name or path to a TOML file")
+    fixed: dict[str, Any] = Field(default_factory=dict, description="overrides applied to every run, path -> value")
     parameters: list[Parameter] = Field(default_factory=list)
     design: Design = Field(default_factory=Design)
     replications: int = Field(1, ge=1, le=100_000)
@@ -131,8 +135,11 @@ class SweepSpec(_Strict):
         return self
 
     def base_document(self) -> dict[str, Any]:
-        """The scenario document before any override."""
-        return scenario_document(self.scenario)
+        """The scenario document with the ``fixed`` overrides, before any design override."""
+        doc = scenario_document(self.scenario)
+        for path, value in self.fixed.items():
+            set_path(doc, path, value)
+        return doc
 
     def fingerprint(self) -> str:
         """A short hash of the spec, to tell whether an output folder belongs to it."""
@@ -165,8 +172,9 @@ def check_ranges(spec: SweepSpec, where: str = "spec") -> None:
     """Validate the scenario with each parameter at each bound or listed value."""
     try:
         base = spec.base_document()
+        validate(base)
     except ScenarioError as err:
-        raise SpecError(f"{where}: scenario: {err}") from None
+        raise SpecError(f"{where}: scenario (with fixed overrides): {err}") from None
     for k, param in enumerate(spec.parameters):
         extremes = [param.value_at(x) for x in param.bounds] if param.is_range else param.values
         for value in extremes:
@@ -175,7 +183,8 @@ def check_ranges(spec: SweepSpec, where: str = "spec") -> None:
                 set_path(doc, param.path, value)
                 validate(doc)
             except ScenarioError as err:
-                raise SpecError(f"{where}: parameters.{k} ({param.path} = {value!r}) leaves the schema: {err}") from None
+                detail = str(err).removeprefix("invalid scenario:").strip()
+                raise SpecError(f"{where}: parameters.{k} ({param.path} = {value!r}) leaves the schema: {detail}") from None
 
 
 def _resolve_scenario(raw: dict[str, Any], folder: Path) -> dict[str, Any]:

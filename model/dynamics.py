@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from model.world import RareEarthModel
 
 
+#: Expected margins within +-10% of the unit processing cost count as break-even.
+IDLE_BAND = 0.1
+
+
 def update_expectations(model: RareEarthModel) -> None:
     """Adaptive expectations: move a share of the way to the latest price."""
     w = model.spec.market.expectation_weight
@@ -39,7 +43,7 @@ def expected_margin(model: RareEarthModel) -> np.ndarray:
     sep = f.stage == SEPARATION
     yl = sc.separation_yield["concentrate"]
     r = region[sep]
-    margin[sep] = (yl.ndpr_oxide * e[NDPR, r] + yl.dytb_oxide * e[DYTB, r] - e[CONC, r]
+    margin[sep] = (yl.ndpr_oxide * e[NDPR, r] + yl.dytb_oxide * e[DYTB, r] + yl.coproducts_usd_per_kg - e[CONC, r]
                    - f.unit_cost_usd_per_kg[sep] - model.env_cost[r])
     mag = f.stage == MAGNETS
     r = region[mag]
@@ -50,12 +54,20 @@ def expected_margin(model: RareEarthModel) -> np.ndarray:
 
 
 def idle_and_restart(model: RareEarthModel, margin: np.ndarray) -> list[tuple[int, str]]:
-    """Idle plants after sustained expected losses; restart them after sustained profit."""
+    """Idle plants after sustained expected losses; restart them after sustained profit.
+
+    Losses count only outside a break-even band and only for firms that got
+    the inputs they bid for.
+    """
     f, mk = model.firms, model.spec.market
     producer = f.stage <= MAGNETS
-    losing = producer & (margin < 0)
+    band = IDLE_BAND * f.unit_cost_usd_per_kg  # a margin hovering near zero is not a loss
+    # A buyer left short of inputs is the marginal bidder in a scarce market:
+    # the input price is its own valuation, not a loss it could avoid by idling.
+    losing = producer & (margin < -band) & ~model.rationed_last
+    winning = producer & (margin > band)
     f.loss_months = np.where(losing & f.active, f.loss_months + 1, 0)
-    f.profit_months = np.where(~losing & ~f.active, f.profit_months + 1, 0)
+    f.profit_months = np.where(winning & ~f.active, f.profit_months + 1, 0)
     idle = f.active & (f.loss_months >= mk.exit_after_loss_months) & (f.capacity_t_per_month > 0)
     restart = ~f.active & (f.profit_months >= mk.restart_after_profit_months)
     f.active = (f.active & ~idle) | restart

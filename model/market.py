@@ -105,10 +105,10 @@ def clear_market(market: MarketInput) -> Clearing:
     """
     m = market
     out = _clear_kernel(
-        m.n_regions, (m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only),
-        (m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only),
-        (m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin),
-    )
+        m.n_regions, m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only,
+        m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only,
+        m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin,
+    )  # fmt: skip
     if not out[-1]:
         raise RuntimeError("clear_market: min-cost flow did not converge")
     return Clearing(*out[:-2], surplus=float(out[-2]))
@@ -359,8 +359,10 @@ def _trade_matrices(n, arc_flow, arc_where, supply, step_flow):
 
 
 @njit(cache=True)
-def _clear_kernel(n, supply, demand, links):
+def _clear_kernel(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
     """Whole clearing in one compiled call; see ``clear_market``."""
+    supply = (s_region, s_price, s_qty, s_dom)
+    demand = (d_region, d_price, d_qty, d_comp)
     fixed, arc_where = _fixed_arcs(n, *links)
     curve_arcs, steps = _curves_and_steps(n, supply, demand)
     arc_flow, step_flow, p, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)

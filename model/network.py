@@ -11,10 +11,15 @@ The network has a source (node 0) and a sink (node 1) and two kinds of arcs:
   follow the current step, which keeps the graph at O(regions^2) arcs however
   many price steps there are.
 
-``max_surplus_flow`` is successive shortest paths: Dijkstra on reduced costs
-(Johnson potentials, initialised by Bellman-Ford, exact here because the
-initial graph has no cycles), augmenting while the cheapest source-to-sink
-path has negative cost, i.e. while one more tonne still adds surplus.
+``max_surplus_flow`` is successive shortest paths: augment along the cheapest
+source-to-sink path while it has negative cost, i.e. while one more tonne
+still adds surplus. It keeps a shortest-path tree with exact distances from
+the source (Bellman-Ford at the start, exact because the initial graph has no
+cycles). An augmentation only lengthens paths below the arcs it saturated
+(or, for a curve, moved to a dearer step), so only those subtrees are
+recomputed, by Dijkstra on reduced costs with the old distances as Johnson
+potentials. Arcs into the source and out of the sink never lie on a simple
+source-to-sink path and are ignored while augmenting.
 
 Node prices are the lowest optimal duals, ``p_v = -dist(v -> source)`` in the
 residual graph closed by a sink->source arc (see ``node_prices``).
@@ -51,7 +56,7 @@ def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head
 
 @njit(cache=True)
 def _adjacency(n_nodes, frm):
-    """CSR lists of the residual arcs leaving each node."""
+    """CSR lists of the residual arcs leaving each node (arc ``e ^ 1`` enters it)."""
     start = np.zeros(n_nodes + 1, np.int64)
     for e in range(frm.size):
         start[frm[e] + 1] += 1
@@ -67,13 +72,19 @@ def _adjacency(n_nodes, frm):
 @njit(cache=True)
 def _sort_steps(step_curve, step_cost, n_curves):
     """Steps ordered by (curve, cost), and each curve's slice bounds in that order."""
-    order = np.argsort(step_cost, kind="mergesort")
-    order = order[np.argsort(step_curve[order], kind="mergesort")]
-    bounds = np.searchsorted(step_curve[order], np.arange(n_curves + 1))
+    bounds = np.zeros(n_curves + 1, np.int64)
+    for k in range(step_curve.size):
+        bounds[step_curve[k] + 1] += 1
+    bounds = np.cumsum(bounds)
+    fill = bounds[:-1].copy()
+    order = np.empty(step_curve.size, np.int64)
+    for k in np.argsort(step_cost):
+        order[fill[step_curve[k]]] = k
+        fill[step_curve[k]] += 1
     return order, bounds
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _last_sold(g, order, bounds, cur, sold):
     """Position (in ``order``) of curve ``g``'s dearest step carrying flow, < lo if none."""
     j = min(cur[g], bounds[g + 1] - 1)
@@ -82,7 +93,7 @@ def _last_sold(g, order, bounds, cur, sold):
     return j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
     """Point curve ``g``'s residual pair (arcs ``e``, ``e + 1``) at its marginal steps."""
     c, hi = cur[g], bounds[g + 1]
@@ -98,18 +109,49 @@ def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
         cost[e + 1] = -step_cost[order[j]]
 
 
-@njit(cache=True)
-def _push_curve(g, e, d, order, bounds, cur, step_cost, rem, sold, cost, res):
-    """Send ``d`` tonnes along curve arc ``e`` (forward: sell more; reverse: sell less)."""
-    if e % 2 == 0:
-        k = order[cur[g]]
-    else:
-        j = _last_sold(g, order, bounds, cur, sold)
-        k, d = order[j], -d
-        cur[g] = min(cur[g], j)
+@njit(cache=True, inline="always")
+def _push_curve(g, e, d, curves, cost, res):
+    """Sell ``d`` more tonnes on curve ``g`` (forward arc ``e``); True if its step ran out."""
+    order, bounds, cur, step_cost, rem, sold = curves
+    k = order[cur[g]]
     rem[k] -= d
     sold[k] += d
-    _refresh_curve(g, e & ~1, order, bounds, cur, step_cost, rem, sold, cost, res)
+    _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res)
+    return rem[k] <= VOLUME_TOL_T
+
+
+@njit(cache=True, inline="always")
+def _heap_push(hk, hv, size, key, v):
+    """Push ``(key, v)`` on the binary min-heap ``hk``/``hv`` of ``size``; new size."""
+    i = size
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= key:
+            break
+        hk[i], hv[i] = hk[p], hv[p]
+        i = p
+    hk[i], hv[i] = key, v
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _heap_pop(hk, hv, size):
+    """Drop the top of the heap (read it first from ``hk[0], hv[0]``); new size."""
+    size -= 1
+    key, v = hk[size], hv[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and hk[c + 1] < hk[c]:
+            c += 1
+        if hk[c] >= key:
+            break
+        hk[i], hv[i] = hk[c], hv[c]
+        i = c
+    hk[i], hv[i] = key, v
+    return size
 
 
 @njit(cache=True)
@@ -129,67 +171,107 @@ def _reach(n_nodes, frm, to, res, seed, forward):
 
 
 @njit(cache=True)
-def _initial_potentials(n_nodes, frm, to, cost, res):
-    """Shortest distances from the source by Bellman-Ford (0 where unreachable)."""
-    dist = np.full(n_nodes, np.inf)
+def _initial_tree(frm, to, cost, res, useful):
+    """Distances and tree arcs from the source over useful nodes, by Bellman-Ford."""
+    dist = np.full(useful.size, np.inf)
+    pred = np.full(useful.size, -1, np.int64)
     dist[SOURCE] = 0.0
-    for _ in range(n_nodes):
+    for _ in range(useful.size):
         changed = False
         for e in range(frm.size):
-            if res[e] > VOLUME_TOL_T and dist[frm[e]] + cost[e] < dist[to[e]]:
-                dist[to[e]] = dist[frm[e]] + cost[e]
-                changed = True
+            u, v = frm[e], to[e]
+            if res[e] > VOLUME_TOL_T and useful[u] and useful[v] and u != SINK and v != SOURCE:
+                if dist[u] + cost[e] < dist[v]:
+                    dist[v], pred[v], changed = dist[u] + cost[e], e, True
         if not changed:
             break
-    return np.where(np.isinf(dist), 0.0, dist)
+    return dist, pred
 
 
-@njit(cache=True)
-def _dijkstra(active, useful, start, arcs, to, cost, res, pot, dist, pred, done):
-    """Reduced-cost Dijkstra from the source over ``active`` nodes; stops at the sink."""
-    dist[:] = np.inf
-    done[:] = False
-    dist[SOURCE] = 0.0
-    while True:
-        u, best = -1, np.inf
-        for v in active:
-            if not done[v] and dist[v] < best:
-                u, best = v, dist[v]
-        if u < 0 or u == SINK:
-            return u == SINK
-        done[u] = True
-        for k in range(start[u], start[u + 1]):
-            e = arcs[k]
-            v = to[e]
-            if res[e] > VOLUME_TOL_T and useful[v] and not done[v]:
-                nd = best + cost[e] + pot[u] - pot[v]
-                if nd < dist[v]:
-                    dist[v], pred[v] = nd, e
+@njit(cache=True, inline="always")
+def _augment(pred, frm, n_fixed, curves, cost, res, affected):
+    """Push the bottleneck volume along the tree path to the sink.
 
-
-@njit(cache=True)
-def _bottleneck(pred, frm, res):
-    """Largest volume the path recorded in ``pred`` can carry."""
+    Marks the head of every arc it saturates (or moves to a dearer step) as
+    ``affected``; returns True if any node but the sink was marked.
+    """
     d, v = np.inf, SINK
     while v != SOURCE:
         d = min(d, res[pred[v]])
         v = frm[pred[v]]
-    return d
-
-
-@njit(cache=True)
-def _augment(pred, frm, n_fixed, curves, cost, res):
-    """Push the bottleneck volume along the path recorded in ``pred``."""
-    order, bounds, cur, step_cost, rem, sold = curves
-    d, v = _bottleneck(pred, frm, res), SINK
+    spread, v = False, SINK
     while v != SOURCE:
         e = pred[v]
         if e // 2 >= n_fixed:
-            _push_curve(e // 2 - n_fixed, e, d, order, bounds, cur, step_cost, rem, sold, cost, res)
+            cut = _push_curve(e // 2 - n_fixed, e, d, curves, cost, res)
         else:
             res[e] -= d
             res[e ^ 1] += d
+            cut = res[e] <= VOLUME_TOL_T
+        if cut:
+            affected[v] = True
+            spread = spread or v != SINK
         v = frm[e]
+    return spread
+
+
+@njit(cache=True, inline="always")
+def _spread_affected(active, pred, frm, affected):
+    """Extend ``affected`` to whole subtrees of the shortest-path tree."""
+    changed = True
+    while changed:
+        changed = False
+        for v in active:
+            if not affected[v] and pred[v] >= 0 and affected[frm[pred[v]]]:
+                affected[v] = True
+                changed = True
+
+
+@njit(cache=True, inline="always")
+def _seed_affected(active, affected, graph, dist, key, pred, heap):
+    """Best entry into each affected node from the unaffected part; heap size."""
+    frm, to, cost, res, start, arcs = graph
+    hk, hv = heap
+    size = 0
+    for v in active:
+        if not affected[v]:
+            continue
+        key[v], pred[v] = np.inf, -1
+        for k in range(start[v], start[v + 1]):
+            ein = arcs[k] ^ 1
+            u = frm[ein]
+            if u != SINK and not affected[u] and res[ein] > VOLUME_TOL_T:
+                if dist[u] + cost[ein] - dist[v] < key[v]:
+                    key[v], pred[v] = dist[u] + cost[ein] - dist[v], ein
+        if pred[v] >= 0:
+            size = _heap_push(hk, hv, size, key[v], v)
+    return size
+
+
+@njit(cache=True, inline="always")
+def _repair_tree(active, affected, graph, dist, pred, key, done, heap):
+    """Recompute distances and tree arcs of the affected nodes (Dijkstra, reduced costs)."""
+    frm, to, cost, res, start, arcs = graph
+    hk, hv = heap
+    size = _seed_affected(active, affected, graph, dist, key, pred, heap)
+    while size > 0:
+        u = hv[0]
+        size = _heap_pop(hk, hv, size)
+        if done[u] or u == SINK:
+            done[u] = True
+            continue
+        done[u] = True
+        for k in range(start[u], start[u + 1]):
+            e = arcs[k]
+            v = to[e]
+            if affected[v] and not done[v] and res[e] > VOLUME_TOL_T:
+                if key[u] + cost[e] + dist[u] - dist[v] < key[v]:
+                    key[v], pred[v] = key[u] + cost[e] + dist[u] - dist[v], e
+                    size = _heap_push(hk, hv, size, key[v], v)
+    for v in active:
+        if affected[v]:
+            dist[v] += key[v]
+            affected[v], done[v] = False, False
 
 
 @njit(cache=True)
@@ -198,18 +280,17 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
     start, arcs = _adjacency(n_nodes, frm)
     useful = _reach(n_nodes, frm, to, res, SOURCE, True) & _reach(n_nodes, frm, to, res, SINK, False)
     active = np.flatnonzero(useful)
-    pot = _initial_potentials(n_nodes, frm, to, cost, res)
-    dist, pred = np.empty(n_nodes), np.full(n_nodes, -1, np.int64)
-    done = np.zeros(n_nodes, np.bool_)
+    dist, pred = _initial_tree(frm, to, cost, res, useful)
+    graph = (frm, to, cost, res, start, arcs)
+    heap = (np.empty(frm.size + n_nodes + 1), np.empty(frm.size + n_nodes + 1, np.int64))
+    key = np.empty(n_nodes)
+    affected, done = np.zeros(n_nodes, np.bool_), np.zeros(n_nodes, np.bool_)
     for _ in range(max_iter):
-        if not useful[SINK] or not _dijkstra(
-            active, useful, start, arcs, to, cost, res, pot, dist, pred, done
-        ):
+        if not dist[SINK] < -COST_TOL:
             return True
-        pot += np.minimum(dist, dist[SINK])
-        if pot[SINK] - pot[SOURCE] >= -COST_TOL:
-            return True
-        _augment(pred, frm, n_fixed, curves, cost, res)
+        if _augment(pred, frm, n_fixed, curves, cost, res, affected):
+            _spread_affected(active, pred, frm, affected)
+        _repair_tree(active, affected, graph, dist, pred, key, done, heap)
     return False
 
 

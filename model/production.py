@@ -33,6 +33,9 @@ def separate(model: RareEarthModel) -> None:
     dytb = yl.dytb_oxide * light + yh.dytb_oxide * heavy
     cost = (f.unit_cost_usd_per_kg[sep] + model.env_cost[region]) * (heavy + light) * K
     led.pay(sep, led.outside, cost)
+    coproducts = (yl.coproducts_usd_per_kg * light + yh.coproducts_usd_per_kg * heavy) * K
+    led.pay(led.outside, sep, coproducts)  # La, Ce, Y... sold outside the modelled chain
+    led.book("coproduct_sales_usd", region, coproducts)
     _subsidise(model, sep, region, NDPR, ndpr)
     _subsidise(model, sep, region, DYTB, dytb)
     v_ndpr = ndpr * model.reference[NDPR]  # joint cost split at reference prices (stable)

@@ -63,6 +63,9 @@ class SeparationYield(Strict):
 
     ndpr_oxide: Share
     dytb_oxide: Share
+    coproducts_usd_per_kg: float = Field(
+        0.0, ge=0.0, le=1000.0, description="value of the other oxides (La, Ce, Y, ...) per kg REO feed"
+    )
     source: str = ""
 
 

@@ -85,6 +85,12 @@ class RareEarthModel(mesa.Model):
         self.yield_dytb_typical = sc.separation_yield["concentrate"].dytb_oxide
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
+        f = self.firms
+        #: makes[c]: firms whose output stock of commodity c they sell.
+        self.makes = np.array([
+            (f.stage == 0) & (f.output == CONC), (f.stage == 0) & (f.output == HEAVY),
+            f.stage == 1, f.stage == 1, f.stage == MAGNETS,
+        ])
         sectors = [sc.sectors[s] for s in SECTORS]
         self.sector_table = {
             "kg_per_unit": np.array([s.magnet_kg_per_unit for s in sectors]),
@@ -101,6 +107,7 @@ class RareEarthModel(mesa.Model):
         self.shortage_t = np.zeros((n, len(SECTORS)))
         self.shortage_units = np.zeros((n, len(SECTORS)))
         self.output_t = np.zeros(self.firms.n)
+        self.rationed = np.zeros(self.firms.n, dtype=bool)
         self.output_window_t = np.zeros(self.firms.n)
         self.costs_usd = np.zeros(self.firms.n)
         self.exports_ytd_t = np.zeros((k, n))
@@ -255,9 +262,9 @@ class RareEarthModel(mesa.Model):
         led.market_turnover_usd += float(paid.sum())
         self.pipeline.file(self.month, c, result, pol.links)
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        self._after_trade(c, offers, result)
+        self._after_trade(c, offers, bids, result)
 
-    def _after_trade(self, c: int, offers, result) -> None:
+    def _after_trade(self, c: int, offers, bids, result) -> None:
         flows = result.flows_t
         self.exports_ytd_t[c] += flows.sum(axis=1) - np.diag(flows)
         self.price[c], self.producer_price[c] = result.price, result.producer_price
@@ -267,11 +274,17 @@ class RareEarthModel(mesa.Model):
                                    minlength=self.ledger.stock_t.shape[0])[: self.firms.n]
         if c in (CONC, HEAVY):
             self.output_t += np.where(self.firms.stage == 0, sold_by_firm, 0.0)
+        firm_bids = bids.holder < self.firms.n
+        wanted = np.bincount(bids.holder[firm_bids], weights=bids.qty[firm_bids], minlength=self.firms.n)
+        got = np.bincount(bids.holder[firm_bids], weights=result.filled[firm_bids], minlength=self.firms.n)
+        self.rationed |= got < 0.98 * wanted
         self.use_by_region_t[:, c] = flows.sum(axis=0)
         self.recorder.trade(c, result)
 
     def _between_months(self) -> None:
         dynamics.update_expectations(self)
+        self.rationed_last = self.rationed.copy()
+        self.rationed[:] = False
         margin = dynamics.expected_margin(self)
         for row, what in dynamics.idle_and_restart(self, margin):
             self.recorder.event(self.regions[self.firms.country[row]], f"firm.{self.firms.ids[row]}", None, what, "firm")

@@ -23,12 +23,21 @@ from model.schema import COMMODITIES, SECTORS  # noqa: E402
 
 CHINA = "CHN"
 REFERENCE_STYLE = {"color": "0.35", "alpha": 0.45, "linewidth": 1.0, "linestyle": "--"}
+#: Policy changes set by the user or the scenario, and those made by strategies.
+EVENT_STYLE = {"color": "tab:red", "linestyle": "-", "alpha": 0.7}
+STRATEGY_EVENT_STYLE = {"color": "tab:purple", "linestyle": ":", "alpha": 0.3}
 DPI = 80
 
 
-def _figure(rows: int, cols: int, height: float = 2.4, width: float = 11.0) -> tuple[Figure, np.ndarray]:
-    fig = Figure(figsize=(width, height * rows), dpi=DPI, layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+def _figure(rows: int, height: float = 2.0, width: float = 10.0) -> tuple[Figure, np.ndarray]:
+    """A column of panels sharing the time axis, room on the right for legends.
+
+    Fixed margins, not constrained layout: it costs more than the drawing itself.
+    """
+    fig = Figure(figsize=(width, height * rows + 0.6), dpi=DPI)
+    axes = fig.subplots(rows, 1, squeeze=False, sharex=True)
+    fig.subplots_adjust(left=0.08, right=0.8, top=1 - 0.35 / (height * rows + 0.6),
+                        bottom=0.45 / (height * rows + 0.6), hspace=0.35)
     return fig, axes.ravel()
 
 
@@ -41,18 +50,18 @@ def mark_events(ax, events: pd.DataFrame | None) -> None:
     if events is None or events.empty:
         return
     policy = events[events["source"] != "firm"]
-    for source_kind, style in (("strategy", {"color": "tab:purple", "linestyle": ":", "alpha": 0.35}),
-                               ("other", {"color": "tab:red", "linestyle": "-", "alpha": 0.7})):
-        is_strategy = policy["source"].str.startswith("strategy")
-        chosen = policy[is_strategy] if source_kind == "strategy" else policy[~is_strategy]
-        for date in pd.unique(chosen["date"]):
-            ax.axvline(date, linewidth=0.9, **style)
+    is_strategy = policy["source"].str.startswith("strategy")
+    on_x = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    for chosen, style in ((policy[is_strategy], STRATEGY_EVENT_STYLE), (policy[~is_strategy], EVENT_STYLE)):
+        dates = pd.unique(chosen["date"])
+        if len(dates):
+            ax.vlines(dates, 0.0, 1.0, transform=on_x, linewidth=0.9, **style)
 
 
 def shares_figure(shares: pd.DataFrame, reference: pd.DataFrame | None = None,
                   events: pd.DataFrame | None = None) -> Figure:
     """Market share of output by country, one stacked-area panel per stage."""
-    fig, axes = _figure(len(SHARE_STAGES), 1, height=2.2)
+    fig, axes = _figure(len(SHARE_STAGES), height=1.9)
     for ax, stage in zip(axes, SHARE_STAGES, strict=True):
         ax.set_title(f"{stage}: share of world output", fontsize=10, loc="left")
         ax.set_ylabel("share of output")
@@ -72,25 +81,30 @@ def shares_figure(shares: pd.DataFrame, reference: pd.DataFrame | None = None,
 
 
 def prices_figure(prices: pd.DataFrame, reference: pd.DataFrame | None = None,
-                  events: pd.DataFrame | None = None, china: str = CHINA) -> Figure:
-    """Price per commodity by region; the China vs ex-China wedge is shaded."""
-    fig, axes = _figure(len(COMMODITIES), 1, height=1.9)
-    for ax, commodity in zip(axes, COMMODITIES, strict=True):
-        ax.set_title(commodity, fontsize=10, loc="left")
-        ax.set_ylabel("USD/kg")
-        wide = _wide(prices, "commodity", commodity, "region", "price_usd_per_kg")
-        if wide.empty:
-            _empty(ax)
-            continue
-        for region in wide.columns:
-            ax.plot(wide.index, wide[region], linewidth=0.7, alpha=0.5)
-        _wedge(ax, wide, china)
-        ref = _wide(reference, "commodity", commodity, "region", "price_usd_per_kg")
-        if not ref.empty:
-            ax.plot(ref.index, ref.mean(axis=1), label="reference (mean of regions)", **REFERENCE_STYLE)
-        mark_events(ax, events)
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    axes[-1].set_xlabel("date (monthly)")
+                  events: pd.DataFrame | None = None, commodity: str = "ndpr_oxide",
+                  china: str = CHINA) -> Figure:
+    """Price of one commodity by region; the China vs ex-China wedge is shaded."""
+    fig, (ax,) = _figure(1, height=3.6)
+    ax.set_title(f"{commodity}: price by region", fontsize=10, loc="left")
+    ax.set_ylabel("price, USD/kg")
+    ax.set_xlabel("date (monthly)")
+    wide = _wide(prices, "commodity", commodity, "region", "price_usd_per_kg")
+    if wide.empty:
+        _empty(ax)
+        return fig
+    for region in wide.columns:
+        if region != china:
+            ax.plot(wide.index, wide[region], linewidth=0.8, alpha=0.6, label=region)
+    _wedge(ax, wide, china)
+    ref = _wide(reference, "commodity", commodity, "region", "price_usd_per_kg")
+    if not ref.empty:
+        if china in ref.columns:
+            ax.plot(ref.index, ref[china], label=f"reference {china}", **REFERENCE_STYLE)
+        others = [r for r in ref.columns if r != china]
+        ax.plot(ref.index, ref[others].mean(axis=1), label=f"reference ex-{china}",
+                **{**REFERENCE_STYLE, "linestyle": ":"})
+    mark_events(ax, events)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=2)
     return fig
 
 
@@ -108,7 +122,7 @@ def _wedge(ax, wide: pd.DataFrame, china: str) -> None:
 def shortages_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = None,
                      events: pd.DataFrame | None = None) -> Figure:
     """Magnet shortages: stacked by sector (world), and by country (all sectors)."""
-    fig, axes = _figure(2, 1, height=2.4)
+    fig, axes = _figure(2, height=2.2)
     columns = [f"shortage_{s}_t" for s in SECTORS]
     by_sector, by_country = axes
     by_sector.set_title("shortage by sector, all countries", fontsize=10, loc="left")
@@ -136,32 +150,41 @@ def shortages_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = N
 
 def stockpiles_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = None,
                       events: pd.DataFrame | None = None) -> Figure:
-    """State stockpiles by country, one panel per commodity."""
-    fig, axes = _figure(len(COMMODITIES), 1, height=1.7)
-    for ax, commodity in zip(axes, COMMODITIES, strict=True):
+    """State stockpiles by country, one panel per commodity that any state holds."""
+    held = [c for c in COMMODITIES if _holds(countries, c) or _holds(reference, c)] or ["ndpr_oxide"]
+    fig, axes = _figure(len(held), height=1.8)
+    for ax, commodity in zip(axes, held, strict=True):
         column = f"stockpile_{commodity}_t"
-        ax.set_title(commodity, fontsize=10, loc="left")
+        ax.set_title(f"{commodity}: state stockpiles", fontsize=10, loc="left")
         ax.set_ylabel("t held")
         if countries is None or countries.empty:
             _empty(ax)
             continue
         wide = _country_totals(countries, [column])
-        for code in wide.columns:
-            ax.plot(wide.index, wide[code], label=code, linewidth=1.2)
+        for code in wide.columns[(wide > 0).any()]:
+            ax.plot(wide.index, wide[code], label=code, linewidth=1.4)
         if reference is not None and not reference.empty:
             ref = _country_totals(reference, [column])
+            ref = ref[ref.columns[(ref > 0).any()]]
             if not ref.empty:
                 ax.plot(ref.index, ref.to_numpy(), **REFERENCE_STYLE)
         mark_events(ax, events)
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="country")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="country")
     axes[-1].set_xlabel("date (monthly)")
     return fig
 
 
+def _holds(countries: pd.DataFrame | None, commodity: str) -> bool:
+    column = f"stockpile_{commodity}_t"
+    return countries is not None and column in countries and bool((countries[column] > 0).any())
+
+
 def flows_figure(flows: pd.DataFrame, regions: list[str], commodity: str, month: int) -> Figure:
     """Trade flow matrix (exporter x importer, tonnes) of one commodity in one month."""
-    fig = Figure(figsize=(7.5, 6.0), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 5.6), dpi=DPI)
     ax = fig.subplots()
+    fig.subplots_adjust(left=0.12, right=0.95, bottom=0.14, top=0.93)
     chosen = flows[(flows["commodity"] == commodity) & (flows["month"] == month)] if len(flows) else flows
     matrix = np.zeros((len(regions), len(regions)))
     for row in chosen.itertuples(index=False):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import solara
 from pydantic import BaseModel
 
 from agents.strategies import REGISTRY
@@ -37,6 +38,7 @@ LICENSED = "licence_commodities"
 SUBSIDY = "production_subsidy_usd_per_kg"
 ROYALTY = "patent_royalty_share"
 STOCKPILE_DAYS = "stockpile_days"  # a Country field, not a Policy instrument
+CHINA = "CHN"
 
 
 @dataclass(frozen=True)
@@ -137,3 +139,94 @@ def quota_ceiling_t_per_year(capacity_t_per_year: dict[str, float], commodity: s
     """Slider top for a quota: the exporter's capacity (the schema has no upper bound)."""
     top = max(capacity_t_per_year.get(commodity, 0.0), current or 0.0)
     return top if top > 0 else 1.0
+
+
+# ---- Solara widgets --------------------------------------------------------------------------
+@solara.component
+def PolicyControls(session, version: int, bump):
+    """One country's strategies and key instruments; every change applies from next month."""
+    country = solara.use_reactive(CHINA if CHINA in session.regions else session.regions[0])
+    if country.value not in session.regions:  # the scenario changed
+        country.value = session.regions[0]
+    code = country.value
+
+    def apply(ok: bool) -> None:
+        bump()
+
+    with solara.Card("Policy (applies from next month)", margin=0, classes=["ree-policy"]):
+        solara.Select("Country", values=session.regions, value=country, classes=["ree-country"])
+        StrategyPickers(session, code, apply)
+        QuotaSliders(session, code, apply)
+        LicenceControls(session, code, apply)
+        SubsidySlider(session, code, apply)
+        _slider(country_field(STOCKPILE_DAYS), session.stockpile_days(code),
+                lambda days: apply(session.set_stockpile_days(code, days)))
+        _slider(policy_field(ROYALTY), session.instrument(code, ROYALTY) or 0.0,
+                lambda v: apply(session.intervene(code, ROYALTY, v)))
+
+
+@solara.component
+def StrategyPickers(session, code: str, apply):
+    """A strategy per lever family, chosen from the registry."""
+    current = session.strategy_names(code)
+    for family, names in strategy_choices().items():
+        solara.Select(f"{family.replace('_', ' ')} strategy", values=names, value=current[family],
+                      on_value=lambda name, f=family: apply(session.set_strategy(code, f, name)),
+                      classes=[f"ree-strategy-{family}"])
+
+
+@solara.component
+def QuotaSliders(session, code: str, apply):
+    """Export quotas on the oxides; unchecking lifts the quota."""
+    capacity = session.live.spec.countries[code].capacity_t_per_year
+    for commodity in QUOTA_COMMODITIES:
+        path = f"{QUOTA}.{commodity}"
+        value = session.instrument(code, path)
+        spec = policy_field(path)
+        top = quota_ceiling_t_per_year(capacity, commodity, value)
+
+        def toggle(on: bool, c=commodity, top=top) -> None:
+            quotas = dict(session.instrument(code, QUOTA) or {})
+            if on:
+                quotas[c] = top
+            else:
+                quotas.pop(c, None)
+            apply(session.intervene(code, QUOTA, quotas))
+
+        solara.Checkbox(label=f"Quota on {commodity}", value=value is not None, on_value=toggle)
+        if value is not None:
+            _slider(spec, value, lambda v, p=path: apply(session.intervene(code, p, v)), top=top)
+
+
+@solara.component
+def LicenceControls(session, code: str, apply):
+    """Which commodities need an export licence, the approval rate and the review delay."""
+    licensed = policy_field(LICENSED)
+    solara.SelectMultiple(licensed.label, values=list(session.instrument(code, LICENSED) or []),
+                          all_values=list(licensed.choices),
+                          on_value=lambda v: apply(session.intervene(code, LICENSED, list(v))))
+    for path in (APPROVAL, DELAY):
+        _slider(policy_field(path), session.instrument(code, path),
+                lambda v, p=path: apply(session.intervene(code, p, v)))
+
+
+@solara.component
+def SubsidySlider(session, code: str, apply):
+    """A production subsidy on one commodity."""
+    commodity = solara.use_reactive("ndpr_oxide")
+    spec = policy_field(f"{SUBSIDY}.{commodity.value}")
+    solara.Select("Subsidised commodity", values=list(policy_field(LICENSED).choices), value=commodity)
+    value = session.instrument(code, spec.path) or 0.0
+    _slider(spec, value, lambda v: apply(session.intervene(code, spec.path, v)))
+
+
+def _slider(spec: FieldSpec, value, on_value, top: float | None = None):
+    """A slider bounded by the schema (``top`` only where the schema sets no maximum)."""
+    low = spec.minimum if spec.minimum is not None else 0.0
+    high = spec.maximum if spec.maximum is not None else top
+    if spec.kind == "integer":
+        return solara.SliderInt(spec.label, value=int(value), min=int(low), max=int(high),
+                                on_value=on_value)
+    step = (high - low) / 100.0
+    return solara.SliderFloat(spec.label, value=float(value), min=low, max=high, step=step,
+                              on_value=on_value)

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from agents.strategies import make_strategy
 from model.outputs import TABLES, RunTables, tables
 from model.run import build_model
-from model.scenario import available_scenarios
+from model.scenario import available_scenarios, format_errors
 from model.world import RareEarthModel
 
 DEFAULT_SEED = 7
@@ -65,6 +67,8 @@ class Session:
             self.seed = self.seed if seed is None else seed
             self.live, self.reference = live, reference
             self.error: str | None = None
+            self._queued: dict[tuple[str, str], Any] = {}
+            self._strategy_params: dict[tuple[str, str], dict[str, Any]] = {}
             self._cache: dict[str, tuple[Any, RunTables]] = {}
             return True
 
@@ -93,6 +97,7 @@ class Session:
         with self._lock:
             try:
                 for _ in range(months):
+                    self._apply_queued()
                     self.live.step()
                     while self.reference.month < self.live.month:
                         self.reference.step()
@@ -104,32 +109,51 @@ class Session:
 
     # ---- the user's changes (live run only) -----------------------------------------------
     def intervene(self, country: str, instrument: str, value: Any) -> bool:
-        """Set a policy instrument (dotted path in ``Policy``) from the next month."""
+        """Set a policy instrument (dotted path in ``Policy``) from the next month.
+
+        A newer value for the same instrument before the next month replaces the older
+        one (a dragged slider asks many times), so one event is logged per month.
+        """
+        def change() -> None:
+            self.live.intervene(country, instrument, value, note=USER)
+            *older, last = self.live.pending
+            self.live.pending[:] = [p for p in older if p[:2] != last[:2]] + [last]
+
         with self._lock:
-            return self._guard(lambda: self.live.intervene(country, instrument, value, note=USER))
+            return self._guard(change)
 
     def set_strategy(self, country: str, family: str, name: str, **params: Any) -> bool:
-        """Replace a country's strategy for one lever family; it decides from the next month."""
+        """Choose a country's strategy for one lever family; it decides from the next month."""
         def change() -> None:
-            agent = self.live.countries[country]
-            old = agent.strategies[family].name
-            agent.set_strategy(family, name, **params)
-            self.live.recorder.event(country, f"strategy.{family}", old, name, USER)
+            make_strategy(family, name, **params)  # unknown names and bad parameters raise here
+            self._queued[(country, f"strategy.{family}")] = name
+            self._strategy_params[(country, family)] = params
 
         with self._lock:
             return self._guard(change)
 
     def set_stockpile_days(self, country: str, days: float) -> bool:
-        """Change a country's state stockpile target (days of use), checked by the schema."""
+        """Change a country's state stockpile target (days of use) from the next month."""
         def change() -> None:
-            agent = self.live.countries[country]
-            checked = agent.spec.model_copy()
+            checked = self.live.countries[country].spec.model_copy()
             checked.stockpile_days = days  # validate_assignment: out of range raises
-            old, agent.stockpile_days = agent.stockpile_days, checked.stockpile_days
-            self.live.recorder.event(country, "stockpile_days", old, checked.stockpile_days, USER)
+            self._queued[(country, "stockpile_days")] = checked.stockpile_days
 
         with self._lock:
             return self._guard(change)
+
+    def _apply_queued(self) -> None:
+        """Hand queued strategy and stockpile changes to the live run, logging each as an event."""
+        for (country, what), new in self._queued.items():
+            agent = self.live.countries[country]
+            if what == "stockpile_days":
+                old, agent.stockpile_days = agent.stockpile_days, new
+            else:
+                family = what.removeprefix("strategy.")
+                old = agent.strategies[family].name
+                agent.set_strategy(family, new, **self._strategy_params.pop((country, family), {}))
+            self.live.recorder.event(country, what, old, new, USER)
+        self._queued.clear()
 
     def _guard(self, change: Callable[[], None]) -> bool:
         try:
@@ -142,12 +166,34 @@ class Session:
 
     # ---- what the page shows ----------------------------------------------------------------
     def strategy_names(self, country: str) -> dict[str, str]:
-        """The live run's strategy name per lever family for one country."""
-        return {f: s.name for f, s in self.live.countries[country].strategies.items()}
+        """Strategy name per lever family for one country (a queued choice shows as chosen)."""
+        names = {f: s.name for f, s in self.live.countries[country].strategies.items()}
+        for family in names:
+            names[family] = self._queued.get((country, f"strategy.{family}"), names[family])
+        return names
+
+    def stockpile_days(self, country: str) -> float:
+        """A country's stockpile target, days of use (a queued change shows as set)."""
+        return self._queued.get((country, "stockpile_days"), self.live.countries[country].stockpile_days)
+
+    def instrument(self, country: str, instrument: str) -> Any:
+        """An instrument's value for the next month: a pending change, else the value in force."""
+        for code, path, value, _ in reversed(self.live.pending):
+            if (code, path) == (country, instrument):
+                return value
+        node: Any = self.live.countries[country].policy.model_dump()
+        for key in instrument.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
 
     def pending(self) -> list[tuple[str, str, Any]]:
-        """Instrument changes waiting for the next month: (country, instrument, value)."""
-        return [(code, instrument, value) for code, instrument, value, _ in self.live.pending]
+        """Changes waiting for the next month: (country, what, value)."""
+        queued = [(code, what, value) for (code, what), value in self._queued.items()]
+        return queued + [(code, path, value) for code, path, value, _ in self.live.pending]
+
+    def data_key(self) -> tuple[int, int, int, int]:
+        """Changes whenever what the charts show changes (runs rebuilt, stepped, events)."""
+        return (id(self.live), self.live.month, len(self.live.recorder.events), self.reference.month)
 
     def live_tables(self) -> RunTables:
         """Tables of the live run so far (cached until it changes)."""
@@ -185,6 +231,22 @@ def table_parquet(run: RunTables, name: str) -> bytes:
     return buffer.getvalue()
 
 
+def largest_price_gap(live: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, str, str] | None:
+    """Largest relative price difference, live vs reference, in the latest common month.
+
+    Returns ``(share, commodity, region)``, or None before the first month.
+    """
+    if live.empty or reference.empty:
+        return None
+    month = min(live["month"].max(), reference["month"].max())
+    keys = ["commodity", "region"]
+    a = live[live["month"] == month].set_index(keys)["price_usd_per_kg"]
+    b = reference[reference["month"] == month].set_index(keys)["price_usd_per_kg"]
+    gap = ((a - b).abs() / b).fillna(0.0)
+    commodity, region = gap.idxmax()
+    return float(gap.max()), str(commodity), str(region)
+
+
 def _table(run: RunTables, name: str) -> pd.DataFrame:
     if name not in TABLES:
         raise ValueError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
@@ -192,5 +254,8 @@ def _table(run: RunTables, name: str) -> pd.DataFrame:
 
 
 def _message(what: str, err: Exception) -> str:
-    text = str(err).strip() or type(err).__name__
-    return f"{what}: {text}"
+    """A short, readable message: field, value and allowed range, without pydantic's links."""
+    text = format_errors(err) if isinstance(err, ValidationError) else str(err)
+    text = text.replace("invalid scenario:", "")
+    lines = [line for line in text.strip().splitlines() if "errors.pydantic.dev" not in line]
+    return f"{what}: {' '.join(line.strip() for line in lines) or type(err).__name__}"

@@ -1,0 +1,226 @@
+"""Run a sweep: plan, skip what is done, send chunks to an executor, store results.
+
+Entry points the command line calls: :func:`load_spec`, :func:`run_sweep`,
+:func:`estimate_sweep`; :func:`sweep_throughput` is for the benchmark. The
+same code path serves a local process pool, a Dask cluster (``dask_address``)
+and a Slurm array task (``shard=(i, n)``); seeds depend on the master seed
+and the design alone, so results are the same on every backend.
+
+``python -m experiments.sweep SPEC --out DIR [--workers N]`` runs one sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.designs import design_table, overrides_at
+from experiments.progress import SweepProgress
+from experiments.runner import ChunkTask, InlineExecutor, chunk_runs, default_chunk_size, make_task, run_chunk
+from experiments.spec import SpecError, SweepSpec, load_spec, spec_from_dict
+from experiments.store import finished_runs, init_store, plan_runs, write_chunk
+from model.outputs import code_version
+
+__all__ = ["SweepSummary", "estimate_sweep", "load_spec", "parse_shard", "run_sweep", "sweep_throughput"]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepSummary:
+    """Counts of one invocation of :func:`run_sweep` (``lost``: chunks whose worker died)."""
+
+    out_dir: str
+    planned: int
+    skipped: int
+    ran: int
+    ok: int
+    failed: int
+    lost: int
+    wall_time_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts as a plain dictionary."""
+        return asdict(self)
+
+
+def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"3/50"`` -> (3, 50); shards are numbered from 1 like Slurm array tasks."""
+    if shard is None or isinstance(shard, tuple):
+        parsed = shard
+    else:
+        try:
+            parsed = tuple(int(p) for p in str(shard).split("/"))
+        except ValueError:
+            parsed = ()
+    if parsed is not None and (len(parsed) != 2 or not 1 <= parsed[0] <= parsed[1]):
+        raise SpecError(f"--shard {shard!r}: expected i/N with 1 <= i <= N, e.g. 3/50")
+    return parsed
+
+
+def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int | None = None,
+              dask_address: str | None = None, shard: str | tuple[int, int] | None = None,
+              progress: bool = True, executor: Executor | None = None,
+              retry_failed: bool = False) -> SweepSummary:
+    """Run every planned run of ``spec`` not yet in ``out_dir`` (``workers=0``: in this process)."""
+    start = time.perf_counter()
+    spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    design, plan = init_store(out_dir, spec)
+    planned = select_shard(plan.drop_duplicates("run_id"), parse_shard(shard))
+    pending = pending_runs(planned, out_dir, retry_failed)
+    with open_executor(workers, dask_address, executor) as (pool, slots):
+        tasks = _tasks(spec, design, pending, spec.chunk_size or default_chunk_size(len(pending), slots))
+        with SweepProgress(len(pending), enabled=progress, label=spec.name) as bar:
+            lost = drive(pool, tasks, out_dir, bar, max_in_flight=2 * slots)
+    return SweepSummary(str(out_dir), len(planned), len(planned) - len(pending), bar.done,
+                        bar.done - bar.failed, bar.failed, lost, time.perf_counter() - start)
+
+
+def select_shard(runs: pd.DataFrame, shard: tuple[int, int] | None) -> pd.DataFrame:
+    """Runs of shard ``i`` of ``n``: those whose position in the plan is ``i - 1`` modulo ``n``."""
+    if shard is None:
+        return runs
+    i, n = shard
+    return runs[np.arange(len(runs)) % n == i - 1]
+
+
+def pending_runs(runs: pd.DataFrame, out_dir: str | Path, retry_failed: bool = False) -> pd.DataFrame:
+    """Planned runs without a finished record (``retry_failed``: failed ones count as pending)."""
+    done = finished_runs(out_dir)
+    if retry_failed:
+        done = done[done["status"] == "ok"]
+    return runs[~runs["run_id"].isin(set(done["run_id"]))]
+
+
+def drive(pool: Executor, tasks: Iterator[ChunkTask], out_dir: str | Path, bar: SweepProgress,
+          max_in_flight: int) -> int:
+    """Keep up to ``max_in_flight`` chunks running; write each as it finishes. Returns runs lost."""
+    in_flight: dict[Future, ChunkTask] = {}
+    lost = 0
+    for task in tasks:
+        while len(in_flight) >= max_in_flight:
+            lost += _harvest(in_flight, out_dir, bar)
+        in_flight[pool.submit(run_chunk, task)] = task
+    while in_flight:
+        lost += _harvest(in_flight, out_dir, bar)
+    return lost
+
+
+def _harvest(in_flight: dict[Future, ChunkTask], out_dir: str | Path, bar: SweepProgress) -> int:
+    done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+    lost = 0
+    for future in done:
+        task = in_flight.pop(future)
+        try:
+            frames = future.result()
+        except Exception as err:  # noqa: BLE001 - a dead worker loses its chunk, not the sweep
+            log.warning("chunk of %d runs lost (%s); rerun the sweep to retry them", len(task.runs), err)
+            lost += len(task.runs)
+            continue
+        write_chunk(out_dir, frames)
+        manifest = frames["manifest"]
+        bar.advance(len(manifest), int((manifest["status"] != "ok").sum()))
+    return lost
+
+
+def _tasks(spec: SweepSpec, design: pd.DataFrame, pending: pd.DataFrame, size: int) -> Iterator[ChunkTask]:
+    document, version = spec.base_document(), code_version()
+    overrides = {int(r["design_index"]): overrides_at(spec, r) for r in design.to_dict("records")}
+    for rows in chunk_runs(pending, size):
+        yield make_task(spec, document, rows, overrides, version)
+
+
+@contextmanager
+def open_executor(workers: int | None, dask_address: str | None,
+                  executor: Executor | None) -> Iterator[tuple[Executor, int]]:
+    """The executor to use and how many tasks it runs at once."""
+    if executor is not None:
+        yield executor, max(1, workers or os.cpu_count() or 1)
+    elif dask_address:
+        from distributed import Client
+
+        with Client(dask_address) as client:
+            yield client.get_executor(), max(1, sum(client.nthreads().values()))
+    elif workers == 0:
+        yield InlineExecutor(), 1
+    else:
+        n = workers or os.cpu_count() or 1
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["experiments.runner"])
+        with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+            yield pool, n
+
+
+def estimate_sweep(spec: SweepSpec | str | Path, pilot_runs: int = 4, workers: int | None = None) -> dict[str, Any]:
+    """Time and disk of a sweep, extrapolated from ``pilot_runs`` runs spread over the plan."""
+    spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    design = design_table(spec)
+    plan = plan_runs(spec, design).drop_duplicates("run_id").reset_index(drop=True)
+    picks = plan.iloc[np.unique(np.linspace(0, len(plan) - 1, min(pilot_runs, len(plan))).round().astype(int))]
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = next(_tasks_run(spec, design, picks))
+        size = sum(f.stat().st_size for f in write_chunk(tmp, frames).iterdir())
+    manifest, workers = frames["manifest"], workers or os.cpu_count() or 1
+    per_run = float(manifest["wall_time_s"].median())
+    return {
+        "runs": len(plan), "design_points": len(design), "pilot_runs": len(manifest),
+        "pilot_failed": int((manifest["status"] != "ok").sum()), "seconds_per_run": per_run,
+        "cpu_seconds": per_run * len(plan), "workers": workers, "wall_seconds": per_run * len(plan) / workers,
+        "bytes_per_run": size / len(manifest), "disk_bytes": size / len(manifest) * len(plan),
+    }
+
+
+def _tasks_run(spec: SweepSpec, design: pd.DataFrame, rows: pd.DataFrame) -> Iterator[dict[str, pd.DataFrame]]:
+    for task in _tasks(spec, design, rows, max(1, len(rows))):
+        yield run_chunk(task)
+
+
+def sweep_throughput(workers: int = 2, runs: int = 16, months: int = 6, scenario: str = "baseline") -> dict[str, float]:
+    """Runs/s of short runs in this process and with ``workers`` processes, and the scaling ratio."""
+    spec = spec_from_dict({"name": "throughput", "scenario": scenario, "months": months,
+                           "replications": runs, "seed": 7, "outputs": ["metrics"]})
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(spec.model_copy(update={"replications": 1}), Path(tmp, "warm"), workers=0, progress=False)
+        serial = _timed(spec, Path(tmp, "serial"), 0)
+        parallel = _timed(spec, Path(tmp, "parallel"), workers)
+    return {"workers": workers, "runs": runs, "months": months,
+            "serial_runs_per_s": serial, "parallel_runs_per_s": parallel,
+            "speedup": parallel / serial, "scaling_efficiency": parallel / serial / workers}
+
+
+def _timed(spec: SweepSpec, out: Path, workers: int) -> float:
+    start = time.perf_counter()
+    summary = run_sweep(spec, out, workers=workers, progress=False)
+    return summary.ok / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Minimal command line: ``python -m experiments.sweep SPEC --out DIR``."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.sweep", description=__doc__.splitlines()[0])
+    parser.add_argument("spec")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--dask", default=None)
+    parser.add_argument("--shard", default=None)
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    summary = run_sweep(args.spec, args.out, workers=args.workers, dask_address=args.dask,
+                        shard=args.shard, progress=not args.no_progress)
+    print(summary.as_dict())
+    return 0 if summary.lost == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
