@@ -25,13 +25,20 @@ from experiments.figures import parameter_figure
 from experiments.metrics import KEY_METRICS
 from experiments.sensitivity import morris_indices, sobol_indices
 from experiments.spec import SweepSpec
-from experiments.store import PLAN_TABLES, finished_runs, part_files, read_info, read_parts, read_plan
+from experiments.store import (
+    PLAN_TABLES,
+    finished_runs,
+    part_files,
+    read_info,
+    read_parts,
+    read_plan,
+)
 
 RUN_COLUMNS = ("run_id", "design_index", "replication", "seed")
 
 
 def load_results(out_dir: str | Path, table: str) -> pd.DataFrame:
-    """A table of a results folder: ``runs``, ``design``, ``manifest``, ``metrics`` or a series table.
+    """Read a table of a results folder: ``runs``, ``design``, ``manifest``, ``metrics``, series.
 
     ``manifest`` lists every planned run with its status (``pending`` when not
     yet finished); series and ``metrics`` rows carry ``run_id``.
@@ -40,7 +47,9 @@ def load_results(out_dir: str | Path, table: str) -> pd.DataFrame:
         return read_plan(out_dir, table)
     if table == "manifest":
         plan = read_plan(out_dir).drop_duplicates("run_id")
-        done = finished_runs(out_dir).drop(columns=["design_index", "replication", "seed"], errors="ignore")
+        done = finished_runs(out_dir).drop(
+            columns=["design_index", "replication", "seed"], errors="ignore"
+        )
         merged = plan.merge(done, on="run_id", how="left")
         merged["status"] = merged["status"].fillna("pending")
         return merged
@@ -52,12 +61,25 @@ def query(out_dir: str | Path, sql: str) -> pd.DataFrame:
     import duckdb
 
     con = duckdb.connect()
-    for table in ("metrics", "manifest", "prices", "shares", "flows", "countries", "events", "firms"):
+    for table in (
+        "metrics",
+        "manifest",
+        "prices",
+        "shares",
+        "flows",
+        "countries",
+        "events",
+        "firms",
+    ):
         files = [str(f) for f in part_files(out_dir, table)]
         if files:
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({files!r}, union_by_name=true)")
+            con.execute(
+                f"CREATE VIEW {table} AS SELECT * FROM read_parquet({files!r}, union_by_name=true)"
+            )
     for table in PLAN_TABLES:
-        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{Path(out_dir) / table}.parquet')")
+        con.execute(
+            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{Path(out_dir) / table}.parquet')"
+        )
     return con.execute(sql).df()
 
 
@@ -75,8 +97,11 @@ def experiments_table(out_dir: str | Path) -> pd.DataFrame:
 def metric_columns(table: pd.DataFrame, spec: SweepSpec) -> list[str]:
     """Numeric outcome columns of an experiments table."""
     skip = set(RUN_COLUMNS) | {"wall_time_s"} | {p.path for p in spec.parameters}
-    return [c for c in table.columns if c not in skip and not c.startswith("x_")
-            and pd.api.types.is_numeric_dtype(table[c])]
+    return [
+        c
+        for c in table.columns
+        if c not in skip and not c.startswith("x_") and pd.api.types.is_numeric_dtype(table[c])
+    ]
 
 
 def summarize(table: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
@@ -86,7 +111,11 @@ def summarize(table: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
     ok = table[table["status"] == "ok"]
     keys = ["design_index", *[p.path for p in spec.parameters]]
     long = ok.melt(id_vars=keys, value_vars=metric_columns(table, spec), var_name="metric")
-    stats = long.groupby([*keys, "metric"], dropna=False)["value"].agg(["mean", "std", "count"]).reset_index()
+    stats = (
+        long.groupby([*keys, "metric"], dropna=False)["value"]
+        .agg(["mean", "std", "count"])
+        .reset_index()
+    )
     n = stats["count"].to_numpy()
     half = np.where(n > 1, t.ppf(0.975, np.maximum(n - 1, 1)) * stats["std"] / np.sqrt(n), np.nan)
     stats["ci95_low"], stats["ci95_high"] = stats["mean"] - half, stats["mean"] + half
@@ -99,13 +128,23 @@ def sensitivity(table: pd.DataFrame, spec: SweepSpec) -> tuple[pd.DataFrame, dic
     if method not in ("sobol", "morris"):
         return pd.DataFrame(), {}
     problem, rows, dropped = salib_problem(spec), [], {}
-    x = table.groupby("design_index")[[f"x_{k}" for k in range(len(spec.parameters))]].first().to_numpy()
+    x = (
+        table.groupby("design_index")[[f"x_{k}" for k in range(len(spec.parameters))]]
+        .first()
+        .to_numpy()
+    )
     for metric in metric_columns(table, spec):
         y = _point_means(table, metric)
-        res = (sobol_indices(problem, y, spec.design.second_order, seed=spec.seed) if method == "sobol"
-               else morris_indices(problem, x, y, spec.design.levels, seed=spec.seed))
-        dropped[metric] = {"blocks": res["blocks"], "blocks_used": res["blocks_used"],
-                           "dropped_blocks": res["dropped_blocks"]}
+        res = (
+            sobol_indices(problem, y, spec.design.second_order, seed=spec.seed)
+            if method == "sobol"
+            else morris_indices(problem, x, y, spec.design.levels, seed=spec.seed)
+        )
+        dropped[metric] = {
+            "blocks": res["blocks"],
+            "blocks_used": res["blocks_used"],
+            "dropped_blocks": res["dropped_blocks"],
+        }
         rows += _index_rows(metric, res)
     return pd.DataFrame(rows), dropped
 
@@ -117,14 +156,24 @@ def _point_means(table: pd.DataFrame, metric: str) -> np.ndarray:
 
 
 def _index_rows(metric: str, res: dict[str, Any]) -> list[dict[str, Any]]:
-    keys = [k for k in ("S1", "S1_conf", "ST", "ST_conf", "mu", "mu_star", "sigma", "mu_star_conf") if k in res]
-    return [{"metric": metric, "parameter": name, **{k: float(res[k][i]) for k in keys}}
-            for i, name in enumerate(res["names"])]
+    keys = [
+        k
+        for k in ("S1", "S1_conf", "ST", "ST_conf", "mu", "mu_star", "sigma", "mu_star_conf")
+        if k in res
+    ]
+    return [
+        {"metric": metric, "parameter": name, **{k: float(res[k][i]) for k in keys}}
+        for i, name in enumerate(res["names"])
+    ]
 
 
 def analyze(out_dir: str | Path) -> dict[str, Any]:
     """Write summaries, sensitivity indices, failures and figures under ``out_dir/analysis``."""
     out_dir = Path(out_dir)
+    if not (out_dir / "sweep.json").exists():
+        raise ValueError(
+            f"{out_dir}: not a sweep results folder (no sweep.json); run `reegame sweep` first"
+        )
     info = read_info(out_dir)
     spec = SweepSpec.model_validate(info["spec"])
     target = out_dir / "analysis"
@@ -134,29 +183,46 @@ def analyze(out_dir: str | Path) -> dict[str, Any]:
     summary = summarize(table, spec)
     summary.to_csv(target / "summary.csv", index=False)
     summary.to_parquet(target / "summary.parquet", index=False)
-    failures = table[table["status"] == "failed"][["run_id", "design_index", "replication", "seed", "error"]]
+    failures = table[table["status"] == "failed"][
+        ["run_id", "design_index", "replication", "seed", "error"]
+    ]
     failures.to_csv(target / "failures.csv", index=False)
     indices, dropped = sensitivity(table, spec)
     if not indices.empty:
         indices.to_csv(target / f"sensitivity_{spec.design.method}.csv", index=False)
     report = {
-        "out_dir": str(out_dir), "runs": len(table), "ok": int((table["status"] == "ok").sum()),
-        "failed": len(failures), "pending": int((table["status"] == "pending").sum()),
-        "failed_run_ids": failures["run_id"].tolist(), "sensitivity_method": spec.design.method,
-        "sensitivity_dropped": dropped, "figures": [str(p) for p in _figures(table, spec, info, target)],
+        "out_dir": str(out_dir),
+        "runs": len(table),
+        "ok": int((table["status"] == "ok").sum()),
+        "failed": len(failures),
+        "pending": int((table["status"] == "pending").sum()),
+        "failed_run_ids": failures["run_id"].tolist(),
+        "sensitivity_method": spec.design.method,
+        "sensitivity_dropped": dropped,
+        "figures": [str(p) for p in _figures(table, spec, info, target)],
     }
     (target / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
 
-def _figures(table: pd.DataFrame, spec: SweepSpec, info: dict[str, Any], target: Path) -> list[Path]:
+def _figures(
+    table: pd.DataFrame, spec: SweepSpec, info: dict[str, Any], target: Path
+) -> list[Path]:
     ok = table[table["status"] == "ok"]
     outcomes = [m for m in KEY_METRICS if m in ok.columns and ok[m].notna().any()]
     if ok.empty or not outcomes:
         return []
-    provenance = {"sweep": spec.name, "code_version": info.get("code_version"), "out_dir": str(target.parent)}
-    return [parameter_figure(ok, p.path, outcomes, target / "figures" / f"{_slug(p.path)}.png", provenance)
-            for p in spec.parameters]
+    provenance = {
+        "sweep": spec.name,
+        "code_version": info.get("code_version"),
+        "out_dir": str(target.parent),
+    }
+    return [
+        parameter_figure(
+            ok, p.path, outcomes, target / "figures" / f"{_slug(p.path)}.png", provenance
+        )
+        for p in spec.parameters
+    ]
 
 
 def _slug(path: str) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
+from scipy.stats import qmc
 
 from experiments.spec import SweepSpec
 
@@ -97,10 +97,15 @@ def _latin_hypercube(spec: SweepSpec) -> np.ndarray:
 
 
 def _sobol(spec: SweepSpec) -> np.ndarray:
-    return sobol_sample.sample(salib_problem(spec), spec.design.samples,
-                               calc_second_order=spec.design.second_order, seed=spec.seed)
+    return sobol_sample.sample(
+        salib_problem(spec),
+        spec.design.samples,
+        calc_second_order=spec.design.second_order,
+        seed=spec.seed,
+    )
 
 
 def _morris(spec: SweepSpec) -> np.ndarray:
-    return morris_sample.sample(salib_problem(spec), spec.design.samples,
-                                num_levels=spec.design.levels, seed=spec.seed)
+    return morris_sample.sample(
+        salib_problem(spec), spec.design.samples, num_levels=spec.design.levels, seed=spec.seed
+    )

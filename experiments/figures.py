@@ -22,8 +22,13 @@ import pandas as pd  # noqa: E402
 MAX_LEVELS_FOR_MEANS = 20
 
 
-def parameter_figure(runs: pd.DataFrame, parameter: str, outcomes: Sequence[str], path: Path,
-                     provenance: dict[str, Any]) -> Path:
+def parameter_figure(
+    runs: pd.DataFrame,
+    parameter: str,
+    outcomes: Sequence[str],
+    path: Path,
+    provenance: dict[str, Any],
+) -> Path:
     """Scatter of each outcome against ``parameter`` (means +/- 95% CI when levels are few)."""
     fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 3.6), squeeze=False)
     x, labels = _axis_values(runs[parameter])
@@ -35,8 +40,12 @@ def parameter_figure(runs: pd.DataFrame, parameter: str, outcomes: Sequence[str]
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
-    sidecar = {**provenance, "parameter": parameter, "outcomes": list(outcomes),
-               "run_ids": sorted(runs["run_id"].astype(str).tolist())}
+    sidecar = {
+        **provenance,
+        "parameter": parameter,
+        "outcomes": list(outcomes),
+        "run_ids": sorted(runs["run_id"].astype(str).tolist()),
+    }
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
     return path
 
@@ -46,7 +55,9 @@ def _axis_values(column: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     if pd.api.types.is_numeric_dtype(column):
         return column.to_numpy(dtype=float), None
     labels = sorted(column.astype(str).unique())
-    return column.astype(str).map({v: i for i, v in enumerate(labels)}).to_numpy(dtype=float), labels
+    return column.astype(str).map({v: i for i, v in enumerate(labels)}).to_numpy(
+        dtype=float
+    ), labels
 
 
 def _panel(ax: Any, x: np.ndarray, y: np.ndarray, labels: list[str] | None) -> None:
@@ -54,7 +65,9 @@ def _panel(ax: Any, x: np.ndarray, y: np.ndarray, labels: list[str] | None) -> N
     levels = np.unique(x[np.isfinite(x)])
     if 1 < len(levels) <= MAX_LEVELS_FOR_MEANS:
         means, half = _level_means(x, y, levels)
-        ax.errorbar(levels, means, yerr=half, color="tab:red", marker="o", capsize=3, label="mean, 95% CI")
+        ax.errorbar(
+            levels, means, yerr=half, color="tab:red", marker="o", capsize=3, label="mean, 95% CI"
+        )
     if labels is not None:
         ax.set_xticks(range(len(labels)), labels, rotation=30, fontsize=7)
     ax.tick_params(labelsize=7)

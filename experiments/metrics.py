@@ -10,8 +10,12 @@ import pandas as pd
 CHINA = "CHN"
 PRICE_COMMODITIES = ("ndpr_oxide", "dytb_oxide")
 #: The outcomes plotted against every parameter by :func:`experiments.analysis.analyze`.
-KEY_METRICS = ("ndpr_oxide_price_ex_chn_mean_usd_per_kg", "dytb_oxide_price_ex_chn_mean_usd_per_kg",
-               "magnet_shortage_t", "chn_mining_share_end")
+KEY_METRICS = (
+    "ndpr_oxide_price_ex_chn_mean_usd_per_kg",
+    "dytb_oxide_price_ex_chn_mean_usd_per_kg",
+    "magnet_shortage_t",
+    "chn_mining_share_end",
+)
 
 
 def metrics(tables: Mapping[str, pd.DataFrame]) -> dict[str, float]:
@@ -47,7 +51,9 @@ def magnet_shortage_t(countries: pd.DataFrame) -> float:
 
 def end_share(shares: pd.DataFrame, stage: str, country: str) -> float:
     """A country's share of a stage's output in the last month (NaN when absent)."""
-    rows = shares[(shares["stage"].astype(str) == stage) & (shares["country"].astype(str) == country)]
+    rows = shares[
+        (shares["stage"].astype(str) == stage) & (shares["country"].astype(str) == country)
+    ]
     if rows.empty:
         return float("nan")
     return float(rows.loc[rows["month"].idxmax(), "share"])

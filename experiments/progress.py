@@ -23,9 +23,13 @@ class SweepProgress:
         self._bar: Progress | None = None
         if enabled:
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("runs  [red]{task.fields[failed]} failed"), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("runs  [red]{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
             )
             self._task = self._bar.add_task(label, total=total, failed=0)
 

@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,12 +22,28 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.designs import overrides_at
 from experiments.metrics import metrics
+from experiments.spec import SweepSpec
+from model.outputs import code_version
 from model.run import simulate
 from model.scenario import set_path, validate
 
-MANIFEST_COLUMNS = ["run_id", "design_index", "replication", "seed", "status", "error", "traceback",
-                    "wall_time_s", "months", "code_version", "host", "pid", "finished_at"]
+MANIFEST_COLUMNS = [
+    "run_id",
+    "design_index",
+    "replication",
+    "seed",
+    "status",
+    "error",
+    "traceback",
+    "wall_time_s",
+    "months",
+    "code_version",
+    "host",
+    "pid",
+    "finished_at",
+]
 
 
 @dataclass(frozen=True)
@@ -80,17 +97,32 @@ def _play(task: ChunkTask, run: RunTask, got: _Collected) -> None:
         _collect(task, run, tables, got)
     except Exception as err:  # noqa: BLE001 - a failed run is data, the sweep goes on
         error, trace = f"{type(err).__name__}: {err}", traceback.format_exc(limit=8)
-    got.manifest.append({
-        "run_id": run.run_id, "design_index": run.design_index, "replication": run.replication,
-        "seed": run.seed, "status": "failed" if error else "ok", "error": error, "traceback": trace,
-        "wall_time_s": time.perf_counter() - start, "months": task.months,
-        "code_version": task.code_version, "host": socket.gethostname(), "pid": os.getpid(),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
+    got.manifest.append(
+        {
+            "run_id": run.run_id,
+            "design_index": run.design_index,
+            "replication": run.replication,
+            "seed": run.seed,
+            "status": "failed" if error else "ok",
+            "error": error,
+            "traceback": trace,
+            "wall_time_s": time.perf_counter() - start,
+            "months": task.months,
+            "code_version": task.code_version,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
 
 
-def play_run(document: dict[str, Any], overrides: dict[str, Any], seed: int, months: int,
-             record_firms: bool = False) -> dict[str, pd.DataFrame]:
+def play_run(
+    document: dict[str, Any],
+    overrides: dict[str, Any],
+    seed: int,
+    months: int,
+    record_firms: bool = False,
+) -> dict[str, pd.DataFrame]:
     """Apply overrides to a scenario document, validate it and simulate: tables by name."""
     doc = copy.deepcopy(document)
     for path, value in overrides.items():
@@ -98,14 +130,18 @@ def play_run(document: dict[str, Any], overrides: dict[str, Any], seed: int, mon
     return simulate(validate(doc), seed=seed, months=months, record_firms=record_firms).as_dict()
 
 
-def _collect(task: ChunkTask, run: RunTask, tables: dict[str, pd.DataFrame], got: _Collected) -> None:
+def _collect(
+    task: ChunkTask, run: RunTask, tables: dict[str, pd.DataFrame], got: _Collected
+) -> None:
     if "metrics" in task.outputs:
         got.metrics.append({"run_id": run.run_id, **metrics(tables)})
     if "series" in task.outputs:
         for name, df in tables.items():
             if name == "firms" and not task.record_firms:
                 continue
-            got.series.setdefault(name, []).append(df.assign(run_id=run.run_id)[["run_id", *df.columns]])
+            got.series.setdefault(name, []).append(
+                df.assign(run_id=run.run_id)[["run_id", *df.columns]]
+            )
 
 
 class InlineExecutor(Executor):
@@ -121,9 +157,19 @@ class InlineExecutor(Executor):
         return future
 
 
+def chunk_tasks(
+    spec: SweepSpec, design: pd.DataFrame, pending: pd.DataFrame, size: int
+) -> Iterator[ChunkTask]:
+    """Tasks of ``size`` pending runs each, built from the spec's design."""
+    document, version = spec.base_document(), code_version()
+    overrides = {int(r["design_index"]): overrides_at(spec, r) for r in design.to_dict("records")}
+    for rows in chunk_runs(pending, size):
+        yield make_task(spec, document, rows, overrides, version)
+
+
 def chunk_runs(plan: pd.DataFrame, size: int) -> list[pd.DataFrame]:
     """Split pending runs into chunks of ``size`` rows, in plan order."""
-    return [plan.iloc[i:i + size] for i in range(0, len(plan), size)]
+    return [plan.iloc[i : i + size] for i in range(0, len(plan), size)]
 
 
 def default_chunk_size(pending: int, workers: int) -> int:
@@ -131,11 +177,22 @@ def default_chunk_size(pending: int, workers: int) -> int:
     return max(1, min(32, -(-pending // (4 * max(1, workers)))))
 
 
-def make_task(spec: Any, document: dict[str, Any], rows: pd.DataFrame,
-              overrides: dict[int, dict[str, Any]], version: str) -> ChunkTask:
+def make_task(
+    spec: SweepSpec,
+    document: dict[str, Any],
+    rows: pd.DataFrame,
+    overrides: dict[int, dict[str, Any]],
+    version: str,
+) -> ChunkTask:
     """Build the task of one chunk from plan rows and each design point's overrides."""
     runs = tuple(
-        RunTask(r.run_id, int(r.design_index), int(r.replication), int(r.seed), overrides[int(r.design_index)])
+        RunTask(
+            r.run_id,
+            int(r.design_index),
+            int(r.replication),
+            int(r.seed),
+            overrides[int(r.design_index)],
+        )
         for r in rows.itertuples()
     )
     return ChunkTask(document, runs, spec.months, tuple(spec.outputs), spec.record_firms, version)

@@ -30,8 +30,9 @@ def complete_blocks(y: np.ndarray, size: int) -> tuple[np.ndarray, list[int]]:
     return np.repeat(blocks, size), [int(b) for b in np.flatnonzero(~blocks)]
 
 
-def sobol_indices(problem: dict[str, Any], y: np.ndarray, second_order: bool = False,
-                  seed: int = 0) -> dict[str, Any]:
+def sobol_indices(
+    problem: dict[str, Any], y: np.ndarray, second_order: bool = False, seed: int = 0
+) -> dict[str, Any]:
     """First-order and total Sobol indices, after dropping incomplete Saltelli blocks."""
     from SALib.analyze import sobol
 
@@ -40,13 +41,16 @@ def sobol_indices(problem: dict[str, Any], y: np.ndarray, second_order: bool = F
     out = _empty(problem, ("S1", "S1_conf", "ST", "ST_conf"), dropped, len(keep) // size)
     if keep.sum() < 2 * size:
         return out
-    res = sobol.analyze(problem, np.asarray(y, float)[keep], calc_second_order=second_order, seed=seed)
+    res = sobol.analyze(
+        problem, np.asarray(y, float)[keep], calc_second_order=second_order, seed=seed
+    )
     out.update({k: np.asarray(res[k], float) for k in ("S1", "S1_conf", "ST", "ST_conf")})
     return out
 
 
-def morris_indices(problem: dict[str, Any], x: np.ndarray, y: np.ndarray, num_levels: int,
-                   seed: int = 0) -> dict[str, Any]:
+def morris_indices(
+    problem: dict[str, Any], x: np.ndarray, y: np.ndarray, num_levels: int, seed: int = 0
+) -> dict[str, Any]:
     """Morris mu, mu* and sigma, after dropping incomplete trajectories."""
     from SALib.analyze import morris
 
@@ -55,15 +59,26 @@ def morris_indices(problem: dict[str, Any], x: np.ndarray, y: np.ndarray, num_le
     out = _empty(problem, ("mu", "mu_star", "sigma", "mu_star_conf"), dropped, len(keep) // size)
     if keep.sum() < 2 * size:
         return out
-    res = morris.analyze(problem, np.asarray(x, float)[keep], np.asarray(y, float)[keep],
-                         num_levels=num_levels, seed=seed)
+    res = morris.analyze(
+        problem,
+        np.asarray(x, float)[keep],
+        np.asarray(y, float)[keep],
+        num_levels=num_levels,
+        seed=seed,
+    )
     out.update({k: np.asarray(res[k], float) for k in ("mu", "mu_star", "sigma", "mu_star_conf")})
     return out
 
 
-def _empty(problem: dict[str, Any], keys: tuple[str, ...], dropped: list[int], blocks: int) -> dict[str, Any]:
+def _empty(
+    problem: dict[str, Any], keys: tuple[str, ...], dropped: list[int], blocks: int
+) -> dict[str, Any]:
     nan = np.full(problem["num_vars"], np.nan)
     out: dict[str, Any] = {k: nan.copy() for k in keys}
-    out.update(names=list(problem["names"]), blocks=blocks, blocks_used=blocks - len(dropped),
-               dropped_blocks=dropped)
+    out.update(
+        names=list(problem["names"]),
+        blocks=blocks,
+        blocks_used=blocks - len(dropped),
+        dropped_blocks=dropped,
+    )
     return out

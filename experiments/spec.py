@@ -55,16 +55,25 @@ class _Strict(BaseModel):
 class Parameter(_Strict):
     """One varied input: a dotted scenario path with a range or a list of values."""
 
-    path: str = Field(min_length=1, description="dotted path in the scenario, e.g. countries.JPN.stockpile_days")
+    path: str = Field(
+        min_length=1, description="dotted path in the scenario, e.g. countries.JPN.stockpile_days"
+    )
     low: float | None = None
     high: float | None = None
     values: list[Any] | None = Field(None, min_length=1)
-    integer: bool | None = Field(None, description="round to int; default: true when low and high are TOML ints")
+    integer: bool | None = Field(
+        None, description="round to int; default: true when low and high are TOML ints"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _infer_integer(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("integer") is None and "low" in data and "high" in data:
+        if (
+            isinstance(data, dict)
+            and data.get("integer") is None
+            and "low" in data
+            and "high" in data
+        ):
             data = {**data, "integer": all(type(data[k]) is int for k in ("low", "high"))}
         return data
 
@@ -74,7 +83,9 @@ class Parameter(_Strict):
         if has_range == (self.values is not None):
             raise ValueError(f"parameter {self.path!r}: give either low and high, or values")
         if has_range and (self.low is None or self.high is None or not self.low < self.high):
-            raise ValueError(f"parameter {self.path!r}: need low < high, got low={self.low}, high={self.high}")
+            raise ValueError(
+                f"parameter {self.path!r}: need low < high, got low={self.low}, high={self.high}"
+            )
         return self
 
     @property
@@ -98,8 +109,12 @@ class Design(_Strict):
     """How design points are drawn from the parameter ranges."""
 
     method: DesignMethod = "full_factorial"
-    samples: int = Field(8, ge=1, le=1_000_000, description="LHS points; Sobol base N; Morris trajectories")
-    levels: int = Field(3, ge=2, le=1000, description="full factorial: points per range; Morris: grid levels")
+    samples: int = Field(
+        8, ge=1, le=1_000_000, description="LHS points; Sobol base N; Morris trajectories"
+    )
+    levels: int = Field(
+        3, ge=2, le=1000, description="full factorial: points per range; Morris: grid levels"
+    )
     second_order: bool = Field(False, description="sobol: also sample for second-order indices")
 
 
@@ -108,16 +123,22 @@ class SweepSpec(_Strict):
 
     name: str = Field("sweep", pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
     scenario: str = Field(description="shipped scenario name or path to a TOML file")
-    fixed: dict[str, Any] = Field(default_factory=dict, description="overrides applied to every run, path -> value")
+    fixed: dict[str, Any] = Field(
+        default_factory=dict, description="overrides applied to every run, path -> value"
+    )
     parameters: list[Parameter] = Field(default_factory=list)
     design: Design = Field(default_factory=Design)
     replications: int = Field(1, ge=1, le=100_000)
     seed: int = Field(0, ge=0, description="master seed; every run's seed derives from it")
-    common_random_numbers: bool = Field(False, description="replication r uses the same seed at every design point")
+    common_random_numbers: bool = Field(
+        False, description="replication r uses the same seed at every design point"
+    )
     months: int = Field(ge=1, le=1200, description="horizon of every run")
     outputs: list[Output] = Field(default_factory=lambda: ["metrics"], min_length=1)
     record_firms: bool = Field(False, description="keep the per-firm table (large)")
-    chunk_size: int | None = Field(None, ge=1, le=10_000, description="runs per task; default from the run count")
+    chunk_size: int | None = Field(
+        None, ge=1, le=10_000, description="runs per task; default from the run count"
+    )
 
     @field_validator("parameters")
     @classmethod
@@ -184,13 +205,20 @@ def check_ranges(spec: SweepSpec, where: str = "spec") -> None:
                 validate(doc)
             except ScenarioError as err:
                 detail = str(err).removeprefix("invalid scenario:").strip()
-                raise SpecError(f"{where}: parameters.{k} ({param.path} = {value!r}) leaves the schema: {detail}") from None
+                raise SpecError(
+                    f"{where}: parameters.{k} ({param.path} = {value!r}) "
+                    f"leaves the schema: {detail}"
+                ) from None
 
 
 def _resolve_scenario(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
     """A scenario given as a relative ``.toml`` path is read relative to the spec file."""
     scenario = raw.get("scenario")
-    if isinstance(scenario, str) and scenario.endswith(".toml") and not Path(scenario).is_absolute():
+    if (
+        isinstance(scenario, str)
+        and scenario.endswith(".toml")
+        and not Path(scenario).is_absolute()
+    ):
         candidate = folder / scenario
         if candidate.exists():
             return {**raw, "scenario": str(candidate.resolve())}

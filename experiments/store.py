@@ -35,7 +35,18 @@ from experiments.spec import SpecError, SweepSpec
 from model.outputs import code_version
 from model.scenario import set_path
 
-PACKAGES = ("mesa", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "numba", "SALib", "dask", "distributed")
+PACKAGES = (
+    "mesa",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "scipy",
+    "numba",
+    "SALib",
+    "dask",
+    "distributed",
+)
 PLAN_TABLES = ("runs", "design")
 STALE_TMP_S = 6 * 3600
 
@@ -48,8 +59,11 @@ def run_seed(master: int, design_index: int, replication: int, common: bool = Fa
 
 def run_id(document: dict[str, Any], seed: int, months: int, version: str) -> str:
     """Hash of (scenario document after overrides, seed, months, code version)."""
-    text = json.dumps({"scenario": document, "seed": seed, "months": months, "code": version},
-                      sort_keys=True, default=str)
+    text = json.dumps(
+        {"scenario": document, "seed": seed, "months": months, "code": version},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -88,15 +102,24 @@ def init_store(out_dir: str | Path, spec: SweepSpec) -> tuple[pd.DataFrame, pd.D
     if info.exists():
         old = json.loads(info.read_text())
         if old.get("fingerprint") != spec.fingerprint():
-            raise SpecError(f"{out} holds results of another spec ({old.get('name')}); use a new --out")
+            raise SpecError(
+                f"{out} holds results of another spec ({old.get('name')}); use a new --out"
+            )
     version = code_version()
     design = design_table(spec)
     plan = plan_runs(spec, design, version)
     _write_parquet(design, out / "design.parquet")
     _write_parquet(plan, out / "runs.parquet")
-    meta = {"name": spec.name, "fingerprint": spec.fingerprint(), "spec": spec.model_dump(mode="json"),
-            "code_version": version, "python": platform.python_version(), "packages": package_versions(),
-            "runs": int(plan["run_id"].nunique()), "design_points": len(design)}
+    meta = {
+        "name": spec.name,
+        "fingerprint": spec.fingerprint(),
+        "spec": spec.model_dump(mode="json"),
+        "code_version": version,
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "runs": int(plan["run_id"].nunique()),
+        "design_points": len(design),
+    }
     _write_text(json.dumps(meta, indent=2), info)
     _remove_stale_tmp(out / "parts")
     return design, plan

@@ -15,7 +15,6 @@ import argparse
 import logging
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -27,14 +26,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.designs import design_table, overrides_at
+from experiments.estimate import estimate_sweep, sweep_throughput
 from experiments.progress import SweepProgress
-from experiments.runner import ChunkTask, InlineExecutor, chunk_runs, default_chunk_size, make_task, run_chunk
-from experiments.spec import SpecError, SweepSpec, load_spec, spec_from_dict
-from experiments.store import finished_runs, init_store, plan_runs, write_chunk
-from model.outputs import code_version
+from experiments.runner import ChunkTask, InlineExecutor, chunk_tasks, default_chunk_size, run_chunk
+from experiments.spec import SpecError, SweepSpec, load_spec
+from experiments.store import finished_runs, init_store, write_chunk
 
-__all__ = ["SweepSummary", "estimate_sweep", "load_spec", "parse_shard", "run_sweep", "sweep_throughput"]
+__all__ = [
+    "SweepSummary",
+    "analyze",
+    "estimate_sweep",
+    "load_spec",
+    "parse_shard",
+    "run_sweep",
+    "sweep_throughput",
+]
 log = logging.getLogger(__name__)
 
 
@@ -70,10 +76,16 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
     return parsed
 
 
-def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int | None = None,
-              dask_address: str | None = None, shard: str | tuple[int, int] | None = None,
-              progress: bool = True, executor: Executor | None = None,
-              retry_failed: bool = False) -> SweepSummary:
+def run_sweep(
+    spec: SweepSpec | str | Path,
+    out_dir: str | Path,
+    workers: int | None = None,
+    dask_address: str | None = None,
+    shard: str | tuple[int, int] | None = None,
+    progress: bool = True,
+    executor: Executor | None = None,
+    retry_failed: bool = False,
+) -> SweepSummary:
     """Run every planned run of ``spec`` not yet in ``out_dir`` (``workers=0``: in this process)."""
     start = time.perf_counter()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
@@ -81,11 +93,21 @@ def run_sweep(spec: SweepSpec | str | Path, out_dir: str | Path, workers: int | 
     planned = select_shard(plan.drop_duplicates("run_id"), parse_shard(shard))
     pending = pending_runs(planned, out_dir, retry_failed)
     with open_executor(workers, dask_address, executor) as (pool, slots):
-        tasks = _tasks(spec, design, pending, spec.chunk_size or default_chunk_size(len(pending), slots))
+        tasks = chunk_tasks(
+            spec, design, pending, spec.chunk_size or default_chunk_size(len(pending), slots)
+        )
         with SweepProgress(len(pending), enabled=progress, label=spec.name) as bar:
             lost = drive(pool, tasks, out_dir, bar, max_in_flight=2 * slots)
-    return SweepSummary(str(out_dir), len(planned), len(planned) - len(pending), bar.done,
-                        bar.done - bar.failed, bar.failed, lost, time.perf_counter() - start)
+    return SweepSummary(
+        str(out_dir),
+        len(planned),
+        len(planned) - len(pending),
+        bar.done,
+        bar.done - bar.failed,
+        bar.failed,
+        lost,
+        time.perf_counter() - start,
+    )
 
 
 def select_shard(runs: pd.DataFrame, shard: tuple[int, int] | None) -> pd.DataFrame:
@@ -96,7 +118,9 @@ def select_shard(runs: pd.DataFrame, shard: tuple[int, int] | None) -> pd.DataFr
     return runs[np.arange(len(runs)) % n == i - 1]
 
 
-def pending_runs(runs: pd.DataFrame, out_dir: str | Path, retry_failed: bool = False) -> pd.DataFrame:
+def pending_runs(
+    runs: pd.DataFrame, out_dir: str | Path, retry_failed: bool = False
+) -> pd.DataFrame:
     """Planned runs without a finished record (``retry_failed``: failed ones count as pending)."""
     done = finished_runs(out_dir)
     if retry_failed:
@@ -104,8 +128,13 @@ def pending_runs(runs: pd.DataFrame, out_dir: str | Path, retry_failed: bool = F
     return runs[~runs["run_id"].isin(set(done["run_id"]))]
 
 
-def drive(pool: Executor, tasks: Iterator[ChunkTask], out_dir: str | Path, bar: SweepProgress,
-          max_in_flight: int) -> int:
+def drive(
+    pool: Executor,
+    tasks: Iterator[ChunkTask],
+    out_dir: str | Path,
+    bar: SweepProgress,
+    max_in_flight: int,
+) -> int:
     """Keep up to ``max_in_flight`` chunks running; write each as it finishes. Returns runs lost."""
     in_flight: dict[Future, ChunkTask] = {}
     lost = 0
@@ -126,7 +155,9 @@ def _harvest(in_flight: dict[Future, ChunkTask], out_dir: str | Path, bar: Sweep
         try:
             frames = future.result()
         except Exception as err:  # noqa: BLE001 - a dead worker loses its chunk, not the sweep
-            log.warning("chunk of %d runs lost (%s); rerun the sweep to retry them", len(task.runs), err)
+            log.warning(
+                "chunk of %d runs lost (%s); rerun the sweep to retry them", len(task.runs), err
+            )
             lost += len(task.runs)
             continue
         write_chunk(out_dir, frames)
@@ -135,16 +166,10 @@ def _harvest(in_flight: dict[Future, ChunkTask], out_dir: str | Path, bar: Sweep
     return lost
 
 
-def _tasks(spec: SweepSpec, design: pd.DataFrame, pending: pd.DataFrame, size: int) -> Iterator[ChunkTask]:
-    document, version = spec.base_document(), code_version()
-    overrides = {int(r["design_index"]): overrides_at(spec, r) for r in design.to_dict("records")}
-    for rows in chunk_runs(pending, size):
-        yield make_task(spec, document, rows, overrides, version)
-
-
 @contextmanager
-def open_executor(workers: int | None, dask_address: str | None,
-                  executor: Executor | None) -> Iterator[tuple[Executor, int]]:
+def open_executor(
+    workers: int | None, dask_address: str | None, executor: Executor | None
+) -> Iterator[tuple[Executor, int]]:
     """The executor to use and how many tasks it runs at once."""
     if executor is not None:
         yield executor, max(1, workers or os.cpu_count() or 1)
@@ -163,52 +188,18 @@ def open_executor(workers: int | None, dask_address: str | None,
             yield pool, n
 
 
-def estimate_sweep(spec: SweepSpec | str | Path, pilot_runs: int = 4, workers: int | None = None) -> dict[str, Any]:
-    """Time and disk of a sweep, extrapolated from ``pilot_runs`` runs spread over the plan."""
-    spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
-    design = design_table(spec)
-    plan = plan_runs(spec, design).drop_duplicates("run_id").reset_index(drop=True)
-    picks = plan.iloc[np.unique(np.linspace(0, len(plan) - 1, min(pilot_runs, len(plan))).round().astype(int))]
-    with tempfile.TemporaryDirectory() as tmp:
-        frames = next(_tasks_run(spec, design, picks))
-        size = sum(f.stat().st_size for f in write_chunk(tmp, frames).iterdir())
-    manifest, workers = frames["manifest"], workers or os.cpu_count() or 1
-    per_run = float(manifest["wall_time_s"].median())
-    return {
-        "runs": len(plan), "design_points": len(design), "pilot_runs": len(manifest),
-        "pilot_failed": int((manifest["status"] != "ok").sum()), "seconds_per_run": per_run,
-        "cpu_seconds": per_run * len(plan), "workers": workers, "wall_seconds": per_run * len(plan) / workers,
-        "bytes_per_run": size / len(manifest), "disk_bytes": size / len(manifest) * len(plan),
-    }
+def analyze(out_dir: str | Path) -> dict[str, Any]:
+    """Write summaries, sensitivity indices and figures of a results folder (see ``analysis``)."""
+    from experiments.analysis import analyze as analyze_results
 
-
-def _tasks_run(spec: SweepSpec, design: pd.DataFrame, rows: pd.DataFrame) -> Iterator[dict[str, pd.DataFrame]]:
-    for task in _tasks(spec, design, rows, max(1, len(rows))):
-        yield run_chunk(task)
-
-
-def sweep_throughput(workers: int = 2, runs: int = 16, months: int = 6, scenario: str = "baseline") -> dict[str, float]:
-    """Runs/s of short runs in this process and with ``workers`` processes, and the scaling ratio."""
-    spec = spec_from_dict({"name": "throughput", "scenario": scenario, "months": months,
-                           "replications": runs, "seed": 7, "outputs": ["metrics"]})
-    with tempfile.TemporaryDirectory() as tmp:
-        run_sweep(spec.model_copy(update={"replications": 1}), Path(tmp, "warm"), workers=0, progress=False)
-        serial = _timed(spec, Path(tmp, "serial"), 0)
-        parallel = _timed(spec, Path(tmp, "parallel"), workers)
-    return {"workers": workers, "runs": runs, "months": months,
-            "serial_runs_per_s": serial, "parallel_runs_per_s": parallel,
-            "speedup": parallel / serial, "scaling_efficiency": parallel / serial / workers}
-
-
-def _timed(spec: SweepSpec, out: Path, workers: int) -> float:
-    start = time.perf_counter()
-    summary = run_sweep(spec, out, workers=workers, progress=False)
-    return summary.ok / (time.perf_counter() - start)
+    return analyze_results(out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Minimal command line: ``python -m experiments.sweep SPEC --out DIR``."""
-    parser = argparse.ArgumentParser(prog="python -m experiments.sweep", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.sweep", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("spec")
     parser.add_argument("--out", required=True)
     parser.add_argument("--workers", type=int, default=None)
@@ -216,8 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard", default=None)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    summary = run_sweep(args.spec, args.out, workers=args.workers, dask_address=args.dask,
-                        shard=args.shard, progress=not args.no_progress)
+    summary = run_sweep(
+        args.spec,
+        args.out,
+        workers=args.workers,
+        dask_address=args.dask,
+        shard=args.shard,
+        progress=not args.no_progress,
+    )
     print(summary.as_dict())
     return 0 if summary.lost == 0 else 1
 

@@ -37,14 +37,10 @@ that nothing can reach get NaN.
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from model.network import BIG_CAP_T, SINK, SOURCE, max_surplus_flow
+from model.network import clear_kernel
 
 PRICE_SCALE_USD_PER_KG = 1e-6  # aggregate_steps bins are logarithmic above this, linear below
-
-# kinds of fixed arcs, to map arc flows back to (origin, destination)
-_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ def clear_market(market: MarketInput) -> Clearing:
     price; it is positive only when the quota binds.
     """
     m = market
-    out = _clear_kernel(
+    out = clear_kernel(
         m.n_regions, m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only,
         m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only,
         m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin,
@@ -283,93 +279,3 @@ def _check_allocation(
     if not np.all(np.isfinite(step_sold) & (step_sold >= 0) & (step_sold <= step_qty + slack)):
         raise ValueError("step_sold: must lie in [0, step_qty]")
     return step_of_offer, offer_qty, step_qty, step_sold
-
-
-# ---------------------------------------------------------------- numba kernel
-
-
-@njit(cache=True)
-def _node(kind, n, i):
-    """Index of region ``i``'s node of ``kind`` (0 = S, 1 = E, 2 = D, 3 = C)."""
-    return 2 + kind * n + i
-
-
-@njit(cache=True)
-def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin):
-    """Fixed arcs ``(tail, head, cost, cap)`` plus each arc's (origin, destination, kind)."""
-    size = 3 * n + 2 * n * (n - 1)
-    tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
-    orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
-    cost, cap = np.zeros(size), np.zeros(size)
-    a = 0
-    for i in range(n):
-        for j in range(n):
-            for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
-                if not _arc_exists(k, i, j, link_open, compliant_origin):
-                    continue
-                local = k <= _QUOTA
-                tail[a] = _node(0 if local else 1, n, i)
-                head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
-                cost[a] = 0.0 if local else link_cost[i, j]
-                cap[a] = export_cap[i] if k == _QUOTA else (BIG_CAP_T if local else link_cap[i, j])
-                orig[a], dest[a], kind[a] = i, j, k
-                a += 1
-    return (tail[:a], head[:a], cost[:a], cap[:a]), (orig[:a], dest[:a], kind[:a])
-
-
-@njit(cache=True)
-def _arc_exists(k, i, j, link_open, compliant_origin):
-    """Whether the arc of kind ``k`` from region ``i`` to ``j`` belongs to the network."""
-    if k <= _QUOTA:
-        return i == j and (k != _DOMESTIC_COMPLIANT or compliant_origin[i, i])
-    return i != j and link_open[i, j] and (k == _LINK or compliant_origin[i, j])
-
-
-@njit(cache=True)
-def _curves_and_steps(n, supply, demand):
-    """Four curves per region (supply, domestic-only supply, demand, compliant demand)."""
-    s_region, s_price, s_qty, s_dom = supply
-    d_region, d_price, d_qty, d_comp = demand
-    tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
-    for r in range(n):
-        tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
-        tail[4 * r + 1], head[4 * r + 1] = SOURCE, _node(2, n, r)
-        tail[4 * r + 2], head[4 * r + 2] = _node(2, n, r), SINK
-        tail[4 * r + 3], head[4 * r + 3] = _node(3, n, r), SINK
-    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))
-    cost = np.concatenate((s_price, -d_price))
-    return (tail, head), (curve, cost, np.concatenate((s_qty, d_qty)))
-
-
-@njit(cache=True)
-def _trade_matrices(n, arc_flow, arc_where, supply, step_flow):
-    """(N, N) flows and compliant flows from the arc flows and domestic-only sales."""
-    orig, dest, kind = arc_where
-    flows, compliant = np.zeros((n, n)), np.zeros((n, n))
-    for a in range(arc_flow.size):
-        if kind[a] != _QUOTA:
-            flows[orig[a], dest[a]] += arc_flow[a]
-        if kind[a] == _DOMESTIC_COMPLIANT or kind[a] == _LINK_COMPLIANT:
-            compliant[orig[a], dest[a]] += arc_flow[a]
-    s_region, s_dom = supply[0], supply[3]
-    for k in range(s_region.size):
-        if s_dom[k]:
-            flows[s_region[k], s_region[k]] += step_flow[k]
-    return flows, compliant
-
-
-@njit(cache=True)
-def _clear_kernel(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
-    """Whole clearing in one compiled call; see ``clear_market``."""
-    supply = (s_region, s_price, s_qty, s_dom)
-    demand = (d_region, d_price, d_qty, d_comp)
-    fixed, arc_where = _fixed_arcs(n, *links)
-    curve_arcs, steps = _curves_and_steps(n, supply, demand)
-    arc_flow, step_flow, p, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
-    flows, compliant = _trade_matrices(n, arc_flow, arc_where, supply, step_flow)
-    surplus = -(np.sum(steps[1] * step_flow) + np.sum(fixed[2] * arc_flow))
-    p_s, p_e, p_d, p_c = p[2 : 2 + n], p[2 + n : 2 + 2 * n], p[2 + 2 * n : 2 + 3 * n], p[2 + 3 * n :]
-    rent = np.where(np.isnan(p_e - p_s), 0.0, np.maximum(p_e - p_s, 0.0))
-    n_s = supply[0].size
-    return (flows, compliant, step_flow[:n_s].copy(), step_flow[n_s:].copy(),
-            p_d.copy(), p_s.copy(), p_c.copy(), rent, surplus, converged)  # fmt: skip

@@ -23,6 +23,7 @@ source-to-sink path and are ignored while augmenting.
 
 Node prices are the lowest optimal duals, ``p_v = -dist(v -> source)`` in the
 residual graph closed by a sink->source arc (see ``node_prices``).
+``clear_kernel`` builds the market network of ``model.market`` and solves it.
 """
 
 import numpy as np
@@ -189,17 +190,55 @@ def _initial_tree(frm, to, cost, res, useful):
 
 
 @njit(cache=True, inline="always")
-def _augment(pred, frm, n_fixed, curves, cost, res, affected):
+def _attach(tree, v, p):
+    """Make node ``v`` the first child of ``p`` (``tree = (parent, first, nxt, prv)``)."""
+    parent, first, nxt, prv = tree
+    parent[v], prv[v], nxt[v] = p, -1, first[p]
+    if first[p] >= 0:
+        prv[first[p]] = v
+    first[p] = v
+
+
+@njit(cache=True, inline="always")
+def _detach(tree, v):
+    """Unlink node ``v`` from its parent's child list (keeping its own children)."""
+    parent, first, nxt, prv = tree
+    if parent[v] < 0:
+        return
+    if prv[v] >= 0:
+        nxt[prv[v]] = nxt[v]
+    else:
+        first[parent[v]] = nxt[v]
+    if nxt[v] >= 0:
+        prv[nxt[v]] = prv[v]
+    parent[v] = -1
+
+
+@njit(cache=True)
+def _child_lists(pred, frm):
+    """The shortest-path tree as parent / first-child / sibling links."""
+    n = pred.size
+    tree = (np.full(n, -1, np.int64), np.full(n, -1, np.int64),
+            np.full(n, -1, np.int64), np.full(n, -1, np.int64))  # fmt: skip
+    for v in range(n):
+        if pred[v] >= 0:
+            _attach(tree, v, frm[pred[v]])
+    return tree
+
+
+@njit(cache=True, inline="always")
+def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
     """Push the bottleneck volume along the tree path to the sink.
 
-    Marks the head of every arc it saturates (or moves to a dearer step) as
-    ``affected``; returns True if any node but the sink was marked.
+    Lists (in ``aff_list``) the head of every arc it saturates, or moves to a
+    dearer step: the roots of the subtrees whose distances may grow. Returns
+    how many it listed.
     """
     d, v = np.inf, SINK
     while v != SOURCE:
         d = min(d, res[pred[v]])
         v = frm[pred[v]]
-    spread, v = False, SINK
+    n_aff, v = 0, SINK
     while v != SOURCE:
         e = pred[v]
         if e // 2 >= n_fixed:
@@ -210,32 +249,37 @@ def _augment(pred, frm, n_fixed, curves, cost, res, affected):
             cut = res[e] <= VOLUME_TOL_T
         if cut:
             affected[v] = True
-            spread = spread or v != SINK
+            aff_list[n_aff] = v
+            n_aff += 1
         v = frm[e]
-    return spread
+    return n_aff
 
 
 @njit(cache=True, inline="always")
-def _spread_affected(active, pred, frm, affected):
-    """Extend ``affected`` to whole subtrees of the shortest-path tree."""
-    changed = True
-    while changed:
-        changed = False
-        for v in active:
-            if not affected[v] and pred[v] >= 0 and affected[frm[pred[v]]]:
-                affected[v] = True
-                changed = True
+def _spread_affected(tree, affected, aff_list, n_aff):
+    """Add the whole subtrees below the listed roots to ``aff_list``; new length."""
+    first, nxt = tree[1], tree[2]
+    i = 0
+    while i < n_aff:
+        c = first[aff_list[i]]
+        while c >= 0:
+            if not affected[c]:
+                affected[c] = True
+                aff_list[n_aff] = c
+                n_aff += 1
+            c = nxt[c]
+        i += 1
+    return n_aff
 
 
 @njit(cache=True, inline="always")
-def _seed_affected(active, affected, graph, dist, key, pred, heap):
+def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
     """Best entry into each affected node from the unaffected part; heap size."""
     frm, to, cost, res, start, arcs = graph
     hk, hv = heap
     size = 0
-    for v in active:
-        if not affected[v]:
-            continue
+    for i in range(n_aff):
+        v = aff_list[i]
         key[v], pred[v] = np.inf, -1
         for k in range(start[v], start[v + 1]):
             ein = arcs[k] ^ 1
@@ -249,18 +293,18 @@ def _seed_affected(active, affected, graph, dist, key, pred, heap):
 
 
 @njit(cache=True, inline="always")
-def _repair_tree(active, affected, graph, dist, pred, key, done, heap):
-    """Recompute distances and tree arcs of the affected nodes (Dijkstra, reduced costs)."""
+def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
+    """Dijkstra over the affected nodes on reduced costs (old distances as potentials)."""
     frm, to, cost, res, start, arcs = graph
     hk, hv = heap
-    size = _seed_affected(active, affected, graph, dist, key, pred, heap)
     while size > 0:
         u = hv[0]
         size = _heap_pop(hk, hv, size)
-        if done[u] or u == SINK:
-            done[u] = True
+        if done[u]:
             continue
         done[u] = True
+        if u == SINK:
+            continue
         for k in range(start[u], start[u + 1]):
             e = arcs[k]
             v = to[e]
@@ -268,10 +312,21 @@ def _repair_tree(active, affected, graph, dist, pred, key, done, heap):
                 if key[u] + cost[e] + dist[u] - dist[v] < key[v]:
                     key[v], pred[v] = key[u] + cost[e] + dist[u] - dist[v], e
                     size = _heap_push(hk, hv, size, key[v], v)
-    for v in active:
-        if affected[v]:
-            dist[v] += key[v]
-            affected[v], done[v] = False, False
+
+
+@njit(cache=True, inline="always")
+def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree):
+    """Recompute distances and tree links of the affected nodes."""
+    size = _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap)
+    _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size)
+    frm = graph[0]
+    for i in range(n_aff):
+        v = aff_list[i]
+        dist[v] += key[v]
+        affected[v], done[v] = False, False
+        _detach(tree, v)
+        if pred[v] >= 0:
+            _attach(tree, v, frm[pred[v]])
 
 
 @njit(cache=True)
@@ -279,18 +334,18 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
     """Augment along cheapest paths while they have negative cost; False if out of iterations."""
     start, arcs = _adjacency(n_nodes, frm)
     useful = _reach(n_nodes, frm, to, res, SOURCE, True) & _reach(n_nodes, frm, to, res, SINK, False)
-    active = np.flatnonzero(useful)
     dist, pred = _initial_tree(frm, to, cost, res, useful)
+    tree = _child_lists(pred, frm)
     graph = (frm, to, cost, res, start, arcs)
     heap = (np.empty(frm.size + n_nodes + 1), np.empty(frm.size + n_nodes + 1, np.int64))
-    key = np.empty(n_nodes)
+    key, aff_list = np.empty(n_nodes), np.empty(n_nodes, np.int64)
     affected, done = np.zeros(n_nodes, np.bool_), np.zeros(n_nodes, np.bool_)
     for _ in range(max_iter):
         if not dist[SINK] < -COST_TOL:
             return True
-        if _augment(pred, frm, n_fixed, curves, cost, res, affected):
-            _spread_affected(active, pred, frm, affected)
-        _repair_tree(active, affected, graph, dist, pred, key, done, heap)
+        n_aff = _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list)
+        n_aff = _spread_affected(tree, affected, aff_list, n_aff)
+        _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree)
     return False
 
 
@@ -363,3 +418,104 @@ def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     price = node_prices(n_nodes, frm, to, cost, res)
     arc_flow = res[1 : 2 * n_fixed : 2].copy()
     return arc_flow, sold, price, converged
+
+
+# ---------------------------------------------------------------- the market network
+# Kept in this file with the solver: numba's on-disk cache does not notice
+# when a cached function's callees in ANOTHER module change.
+
+# kinds of fixed arcs, to map arc flows back to (origin, destination)
+_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def _node(kind, n, i):
+    """Index of region ``i``'s node of ``kind`` (0 = S, 1 = E, 2 = D, 3 = C)."""
+    return 2 + kind * n + i
+
+
+@njit(cache=True)
+def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin):
+    """Fixed arcs ``(tail, head, cost, cap)`` plus each arc's (origin, destination, kind)."""
+    size = 3 * n + 2 * n * (n - 1)
+    tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
+    orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
+    cost, cap = np.zeros(size), np.zeros(size)
+    a = 0
+    for i in range(n):
+        for j in range(n):
+            for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
+                if not _arc_exists(k, i, j, link_open, compliant_origin):
+                    continue
+                local = k <= _QUOTA
+                tail[a] = _node(0 if local else 1, n, i)
+                head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
+                cost[a] = 0.0 if local else link_cost[i, j]
+                cap[a] = export_cap[i] if k == _QUOTA else (BIG_CAP_T if local else link_cap[i, j])
+                orig[a], dest[a], kind[a] = i, j, k
+                a += 1
+    return (tail[:a], head[:a], cost[:a], cap[:a]), (orig[:a], dest[:a], kind[:a])
+
+
+@njit(cache=True)
+def _arc_exists(k, i, j, link_open, compliant_origin):
+    """Whether the arc of kind ``k`` from region ``i`` to ``j`` belongs to the network."""
+    if k <= _QUOTA:
+        return i == j and (k != _DOMESTIC_COMPLIANT or compliant_origin[i, i])
+    return i != j and link_open[i, j] and (k == _LINK or compliant_origin[i, j])
+
+
+@njit(cache=True)
+def _curves_and_steps(n, supply, demand):
+    """Four curves per region (supply, domestic-only supply, demand, compliant demand)."""
+    s_region, s_price, s_qty, s_dom = supply
+    d_region, d_price, d_qty, d_comp = demand
+    tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
+    for r in range(n):
+        tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
+        tail[4 * r + 1], head[4 * r + 1] = SOURCE, _node(2, n, r)
+        tail[4 * r + 2], head[4 * r + 2] = _node(2, n, r), SINK
+        tail[4 * r + 3], head[4 * r + 3] = _node(3, n, r), SINK
+    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))
+    cost = np.concatenate((s_price, -d_price))
+    return (tail, head), (curve, cost, np.concatenate((s_qty, d_qty)))
+
+
+@njit(cache=True)
+def _trade_matrices(n, arc_flow, arc_where, supply, step_flow):
+    """(N, N) flows and compliant flows from the arc flows and domestic-only sales."""
+    orig, dest, kind = arc_where
+    flows, compliant = np.zeros((n, n)), np.zeros((n, n))
+    for a in range(arc_flow.size):
+        if kind[a] != _QUOTA:
+            flows[orig[a], dest[a]] += arc_flow[a]
+        if kind[a] == _DOMESTIC_COMPLIANT or kind[a] == _LINK_COMPLIANT:
+            compliant[orig[a], dest[a]] += arc_flow[a]
+    s_region, s_dom = supply[0], supply[3]
+    for k in range(s_region.size):
+        if s_dom[k]:
+            flows[s_region[k], s_region[k]] += step_flow[k]
+    return flows, compliant
+
+
+@njit(cache=True)
+def clear_kernel(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
+    """Clear a market in one compiled call (arguments as in ``model.market.MarketInput``).
+
+    Node layout: source 0, sink 1, then per region ``i``: S_i = 2 + i,
+    E_i = 2 + N + i, D_i = 2 + 2N + i, C_i = 2 + 3N + i. Returns flows,
+    compliant flows, supply sold, demand filled, prices at D, S and C, quota
+    rent, surplus and whether the solver converged.
+    """
+    supply = (s_region, s_price, s_qty, s_dom)
+    demand = (d_region, d_price, d_qty, d_comp)
+    fixed, arc_where = _fixed_arcs(n, *links)
+    curve_arcs, steps = _curves_and_steps(n, supply, demand)
+    arc_flow, step_flow, p, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
+    flows, compliant = _trade_matrices(n, arc_flow, arc_where, supply, step_flow)
+    surplus = -(np.sum(steps[1] * step_flow) + np.sum(fixed[2] * arc_flow))
+    p_s, p_e, p_d, p_c = p[2 : 2 + n], p[2 + n : 2 + 2 * n], p[2 + 2 * n : 2 + 3 * n], p[2 + 3 * n :]
+    rent = np.where(np.isnan(p_e - p_s), 0.0, np.maximum(p_e - p_s, 0.0))
+    n_s = supply[0].size
+    return (flows, compliant, step_flow[:n_s].copy(), step_flow[n_s:].copy(),
+            p_d.copy(), p_s.copy(), p_c.copy(), rent, surplus, converged)  # fmt: skip

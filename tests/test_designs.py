@@ -27,14 +27,26 @@ def scenario_file(tmp_path_factory) -> str:
     return str(path)
 
 
-def make_spec(scenario: str, method: str = "full_factorial", samples: int = 4, levels: int = 3, **kw):
-    params = kw.pop("parameters", [
-        {"path": "countries.AAA.stockpile_days", "low": 10.0, "high": 90.0},
-        {"path": "countries.AAA.policy.licence_review_delay_months", "low": 0, "high": 6},
-        {"path": "market.demand_noise_share", "values": [0.0, 0.05]},
-    ])
-    return spec_from_dict({"scenario": scenario, "months": 6, "parameters": params,
-                           "design": {"method": method, "samples": samples, "levels": levels}, **kw})
+def make_spec(
+    scenario: str, method: str = "full_factorial", samples: int = 4, levels: int = 3, **kw
+):
+    params = kw.pop(
+        "parameters",
+        [
+            {"path": "countries.AAA.stockpile_days", "low": 10.0, "high": 90.0},
+            {"path": "countries.AAA.policy.licence_review_delay_months", "low": 0, "high": 6},
+            {"path": "market.demand_noise_share", "values": [0.0, 0.05]},
+        ],
+    )
+    return spec_from_dict(
+        {
+            "scenario": scenario,
+            "months": 6,
+            "parameters": params,
+            "design": {"method": method, "samples": samples, "levels": levels},
+            **kw,
+        }
+    )
 
 
 def test_full_factorial_is_the_product_of_levels(scenario_file):
@@ -48,10 +60,17 @@ def test_full_factorial_is_the_product_of_levels(scenario_file):
     assert combos.is_unique
 
 
-@pytest.mark.parametrize("method,samples,rows", [
-    ("latin_hypercube", 7, 7), ("sobol", 8, 8 * (3 + 2)), ("morris", 5, 5 * (3 + 1)),
-])
-def test_sampled_designs_have_the_right_size_and_stay_in_bounds(scenario_file, method, samples, rows):
+@pytest.mark.parametrize(
+    "method,samples,rows",
+    [
+        ("latin_hypercube", 7, 7),
+        ("sobol", 8, 8 * (3 + 2)),
+        ("morris", 5, 5 * (3 + 1)),
+    ],
+)
+def test_sampled_designs_have_the_right_size_and_stay_in_bounds(
+    scenario_file, method, samples, rows
+):
     spec = make_spec(scenario_file, method=method, samples=samples, levels=4)
     table = design_table(spec)
     assert len(table) == expected_points(spec) == rows
@@ -93,26 +112,47 @@ def test_run_id_depends_on_document_seed_months_and_code():
     doc = {"a": 1}
     base = run_id(doc, 1, 12, "v1")
     assert base == run_id({"a": 1}, 1, 12, "v1")
-    assert len({base, run_id({"a": 2}, 1, 12, "v1"), run_id(doc, 2, 12, "v1"),
-                run_id(doc, 1, 13, "v1"), run_id(doc, 1, 12, "v2")}) == 5
+    assert (
+        len(
+            {
+                base,
+                run_id({"a": 2}, 1, 12, "v1"),
+                run_id(doc, 2, 12, "v1"),
+                run_id(doc, 1, 13, "v1"),
+                run_id(doc, 1, 12, "v2"),
+            }
+        )
+        == 5
+    )
 
 
 def test_range_outside_the_schema_is_refused_naming_the_field(scenario_file):
-    with pytest.raises(SpecError, match=r"parameters.0 \(countries.AAA.stockpile_days = 1000.0\).*<= 730"):
-        make_spec(scenario_file, parameters=[{"path": "countries.AAA.stockpile_days", "low": 0.0, "high": 1000.0}])
+    with pytest.raises(
+        SpecError, match=r"parameters.0 \(countries.AAA.stockpile_days = 1000.0\).*<= 730"
+    ):
+        make_spec(
+            scenario_file,
+            parameters=[{"path": "countries.AAA.stockpile_days", "low": 0.0, "high": 1000.0}],
+        )
 
 
 def test_unknown_parameter_path_is_refused(scenario_file):
     with pytest.raises(SpecError, match="stockpile_dayz"):
-        make_spec(scenario_file, parameters=[{"path": "countries.AAA.stockpile_dayz", "low": 0.0, "high": 1.0}])
+        make_spec(
+            scenario_file,
+            parameters=[{"path": "countries.AAA.stockpile_dayz", "low": 0.0, "high": 1.0}],
+        )
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"design": {"method": "halton"}}, "design.method"),
-    ({"replications": 0}, "replications"),
-    ({"outputs": ["everything"]}, "outputs.0"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"design": {"method": "halton"}}, "design.method"),
+        ({"replications": 0}, "replications"),
+        ({"outputs": ["everything"]}, "outputs.0"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_invalid_spec_fields_are_named(scenario_file, change, field):
     raw = {"scenario": scenario_file, "months": 6, **change}
     with pytest.raises(SpecError, match=field.replace(".", r"\.")):
@@ -136,10 +176,23 @@ def test_shipped_specs_load(name):
 
 
 @settings(max_examples=25, deadline=None)
-@given(low=st.floats(0.0, 300.0), width=st.floats(1.0, 400.0), n=st.integers(1, 30), seed=st.integers(0, 2**32))
+@given(
+    low=st.floats(0.0, 300.0),
+    width=st.floats(1.0, 400.0),
+    n=st.integers(1, 30),
+    seed=st.integers(0, 2**32),
+)
 def test_latin_hypercube_stays_in_any_range(scenario_file, low, width, n, seed):
-    spec = spec_from_dict({"scenario": scenario_file, "months": 6, "seed": seed,
-                           "design": {"method": "latin_hypercube", "samples": n},
-                           "parameters": [{"path": "countries.AAA.stockpile_days", "low": low, "high": low + width}]})
+    spec = spec_from_dict(
+        {
+            "scenario": scenario_file,
+            "months": 6,
+            "seed": seed,
+            "design": {"method": "latin_hypercube", "samples": n},
+            "parameters": [
+                {"path": "countries.AAA.stockpile_days", "low": low, "high": low + width}
+            ],
+        }
+    )
     values = design_table(spec)["countries.AAA.stockpile_days"]
     assert len(values) == n and values.between(low, low + width).all()

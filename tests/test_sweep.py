@@ -24,8 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
-def write_spec(folder: Path, months: int = 6, replications: int = 2, samples: int = 3,
-               method: str = "latin_hypercube", extra: str = "", outputs: str = '["metrics", "series"]') -> Path:
+def write_spec(
+    folder: Path,
+    months: int = 6,
+    replications: int = 2,
+    samples: int = 3,
+    method: str = "latin_hypercube",
+    extra: str = "",
+    outputs: str = '["metrics", "series"]',
+) -> Path:
     """A small-world scenario file and a spec varying two of its parameters."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "small.toml").write_bytes(tomli_w.dumps(small_world(months=months)).encode())
@@ -55,14 +62,18 @@ high = 0.1
     return spec
 
 
-def tables_of(out: Path, names=("metrics", "prices", "countries", "manifest")) -> dict[str, pd.DataFrame]:
+def tables_of(
+    out: Path, names=("metrics", "prices", "countries", "manifest")
+) -> dict[str, pd.DataFrame]:
     """Tables of a results folder, without columns that legitimately differ between backends."""
     out_tables = {}
     for name in names:
         df = load_results(out, name)
         df = df.drop(columns=["wall_time_s", "host", "pid", "finished_at"], errors="ignore")
-        out_tables[name] = df.sort_values([c for c in ("run_id", "month", "commodity", "region", "country")
-                                           if c in df.columns], kind="stable").reset_index(drop=True)
+        out_tables[name] = df.sort_values(
+            [c for c in ("run_id", "month", "commodity", "region", "country") if c in df.columns],
+            kind="stable",
+        ).reset_index(drop=True)
     return out_tables
 
 
@@ -94,9 +105,12 @@ def test_process_pool_matches_serial(serial_out, spec_path, tmp_path, workers):
 
 def test_dask_local_cluster_matches_serial(serial_out, spec_path, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        summary = run_sweep(spec_path, tmp_path / "out", dask_address=cluster.scheduler_address, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        summary = run_sweep(
+            spec_path, tmp_path / "out", dask_address=cluster.scheduler_address, progress=False
+        )
     assert summary.ok == 6
     assert_same_results(serial_out, tmp_path / "out")
 
@@ -153,12 +167,29 @@ def test_failing_run_is_recorded_and_the_sweep_goes_on(spec_path, tmp_path, monk
 
 
 def test_killed_sweep_resumes_without_duplicates(tmp_path):
-    spec = write_spec(tmp_path / "spec", months=8, replications=3, samples=4,
-                      extra="chunk_size = 1", outputs='["metrics"]')
+    spec = write_spec(
+        tmp_path / "spec",
+        months=8,
+        replications=3,
+        samples=4,
+        extra="chunk_size = 1",
+        outputs='["metrics"]',
+    )
     out = tmp_path / "out"
-    cmd = [PYTHON, "-m", "experiments.sweep", str(spec), "--out", str(out), "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [
+        PYTHON,
+        "-m",
+        "experiments.sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while not list((out / "parts").glob("chunk-*")) and time.monotonic() < deadline:

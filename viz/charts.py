@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from model.outputs import SHARE_STAGES  # noqa: E402
@@ -36,9 +37,20 @@ def _figure(rows: int, height: float = 2.0, width: float = 10.0) -> tuple[Figure
     """
     fig = Figure(figsize=(width, height * rows + 0.6), dpi=DPI)
     axes = fig.subplots(rows, 1, squeeze=False, sharex=True)
-    fig.subplots_adjust(left=0.08, right=0.8, top=1 - 0.35 / (height * rows + 0.6),
+    fig.subplots_adjust(left=0.08, right=0.76, top=1 - 0.35 / (height * rows + 0.6),
                         bottom=0.45 / (height * rows + 0.6), hspace=0.35)
+    for ax in axes.ravel():
+        locator = AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    axes.ravel()[-1].set_xlabel("date (monthly)")
     return fig, axes.ravel()
+
+
+def _legend(ax, **style) -> None:
+    """A legend to the right of the panel, if anything in it is labelled."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**{"loc": "upper left", "bbox_to_anchor": (1.0, 1.0), "fontsize": 8, **style})
 
 
 def _empty(ax, text: str = "no months played yet") -> None:
@@ -75,8 +87,7 @@ def shares_figure(shares: pd.DataFrame, reference: pd.DataFrame | None = None,
         if not ref.empty:
             ax.plot(ref.index, ref.cumsum(axis=1).to_numpy(), **REFERENCE_STYLE)
         mark_events(ax, events)
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="country")
-    axes[-1].set_xlabel("date (monthly)")
+    _legend(axes[0], title="country")
     return fig
 
 
@@ -87,7 +98,6 @@ def prices_figure(prices: pd.DataFrame, reference: pd.DataFrame | None = None,
     fig, (ax,) = _figure(1, height=3.6)
     ax.set_title(f"{commodity}: price by region", fontsize=10, loc="left")
     ax.set_ylabel("price, USD/kg")
-    ax.set_xlabel("date (monthly)")
     wide = _wide(prices, "commodity", commodity, "region", "price_usd_per_kg")
     if wide.empty:
         _empty(ax)
@@ -104,7 +114,7 @@ def prices_figure(prices: pd.DataFrame, reference: pd.DataFrame | None = None,
         ax.plot(ref.index, ref[others].mean(axis=1), label=f"reference ex-{china}",
                 **{**REFERENCE_STYLE, "linestyle": ":"})
     mark_events(ax, events)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=2)
+    _legend(ax, fontsize=7, ncol=2)
     return fig
 
 
@@ -143,8 +153,7 @@ def shortages_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = N
         by_sector.plot(ref_world.index, ref_world, label="reference total", **REFERENCE_STYLE)
     for ax in axes:
         mark_events(ax, events)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    by_country.set_xlabel("date (monthly)")
+        _legend(ax)
     return fig
 
 
@@ -169,9 +178,7 @@ def stockpiles_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = 
             if not ref.empty:
                 ax.plot(ref.index, ref.to_numpy(), **REFERENCE_STYLE)
         mark_events(ax, events)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="country")
-    axes[-1].set_xlabel("date (monthly)")
+        _legend(ax, title="country")
     return fig
 
 

@@ -86,6 +86,7 @@ def EventsNow(session: Session, version: int):
             solara.Text(f"from {session.date}: {code} {what} = {value}", classes=["ree-pending"])
         events = session.live_tables().events
         policy = events[events["source"] != "firm"].tail(12)
+        policy = policy.assign(date=policy["date"].dt.strftime("%Y-%m"))
         if len(policy):
             solara.DataFrame(policy, items_per_page=12)
 
