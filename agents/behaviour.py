@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.firms import END_USE, MAGNETS, MINING, SEPARATION
+from agents.firms import MAGNETS, MINING, SEPARATION
 from model.schema import COMMODITIES
 from model.trade import Orders
 
@@ -136,10 +136,12 @@ def _cover_months(model: RareEarthModel, c: int, region: np.ndarray) -> np.ndarr
 
 def _two_step(holders, region, value, run_need, cover_need, reference: float) -> Orders:
     """A bid for this month's run at full value and one for cover just below it (capped)."""
-    return Orders.concat([
-        Orders.of(holders, region, value, run_need),
-        Orders.of(holders, region, np.minimum(0.97 * value, COVER_CEILING * reference), cover_need),
-    ])
+    return Orders.concat(
+        [
+            Orders.of(holders, region, value, run_need),
+            Orders.of(holders, region, np.minimum(0.97 * value, COVER_CEILING * reference), cover_need),
+        ]
+    )
 
 
 def _separator_bids(model: RareEarthModel, c: int) -> Orders:
@@ -153,7 +155,9 @@ def _separator_bids(model: RareEarthModel, c: int) -> Orders:
     value = (
         y.ndpr_oxide * (model.expected[NDPR, region] + model.subsidy[NDPR, region])
         + y.dytb_oxide * (model.expected[DYTB, region] + model.subsidy[DYTB, region])
-        + y.coproducts_usd_per_kg - f.unit_cost_usd_per_kg[sep] - model.env_cost[region]
+        + y.coproducts_usd_per_kg
+        - f.unit_cost_usd_per_kg[sep]
+        - model.env_cost[region]
     )
     cap = f.capacity_t_per_month[sep]
     held = led.stock_t[sep, CONC] + led.stock_t[sep, HEAVY] + led.on_order_t[sep, CONC] + led.on_order_t[sep, HEAVY]
@@ -225,12 +229,14 @@ def _end_user_bids(model: RareEarthModel) -> Orders:
     qty = (run[:, None] * shares[sector]).ravel()
     price = prices[sector].ravel()
     ref = np.minimum(1.05 * model.expected[MAGNET, region], COVER_CEILING * model.reference[MAGNET])
-    return Orders.concat([
-        Orders.of(h, reg, price, qty * (1.0 - cs)),
-        Orders.of(h, reg, price, qty * cs, True),
-        Orders.of(users, region, ref, cover * (1.0 - content)),
-        Orders.of(users, region, ref, cover * content, True),
-    ])
+    return Orders.concat(
+        [
+            Orders.of(h, reg, price, qty * (1.0 - cs)),
+            Orders.of(h, reg, price, qty * cs, True),
+            Orders.of(users, region, ref, cover * (1.0 - content)),
+            Orders.of(users, region, ref, cover * content, True),
+        ]
+    )
 
 
 def demand_curve(sectors, reference_price: float, steps: int) -> tuple[np.ndarray, np.ndarray]:

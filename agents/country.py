@@ -20,8 +20,7 @@ class CountryAgent(mesa.Agent):
         self.policy: Policy = spec.policy.model_copy(deep=True)
         self.stockpile_days = spec.stockpile_days
         self.strategies: dict[str, Strategy] = {
-            family: _strategy_from_spec(code, family, getattr(spec.strategies, family))
-            for family in LEVER_FAMILIES
+            family: _strategy_from_spec(code, family, getattr(spec.strategies, family)) for family in LEVER_FAMILIES
         }
 
     def decide(self, state: PublicState) -> dict[str, Any]:

@@ -108,7 +108,8 @@ def _synthetic_rows(scenario: Scenario, regions: list[str], rng: np.random.Gener
             named = sum(
                 f.capacity_t_per_year
                 for f in scenario.firms.values()
-                if f.country == code and SYNTHETIC_STAGE.get(f.commodity) == stage
+                if f.country == code
+                and SYNTHETIC_STAGE.get(f.commodity) == stage
                 and (stage != MINING or f.commodity == commodity)
             )
             gap = total - named
@@ -122,19 +123,21 @@ def _synthetic_rows(scenario: Scenario, regions: list[str], rng: np.random.Gener
             k = country.synthetic_firms
             costs = base * (1.0 + spread * (rng.random(k) * 2.0 - 1.0))
             for j in range(k):
-                rows.append({
-                    "id": f"{code.lower()}_{commodity}_synthetic_{j}",
-                    "name": f"{country.name} {STAGE_NAMES[stage]} (synthetic {j + 1}/{k})",
-                    "country": regions.index(code),
-                    "stage": stage,
-                    "output": C[commodity],
-                    "capacity": gap / k / 12.0,
-                    "cost": float(costs[j]),
-                    "heavy": stage == SEPARATION and country.capacity_t_per_year.get("heavy_concentrate", 0) > 0,
-                    "dytb": 0.012 if stage == MAGNETS else 0.0,  # fleet-average grade, docs/calibration.md
-                    "licensed": not (stage == MAGNETS and code == "CHN"),
-                    "synthetic": True,
-                })
+                rows.append(
+                    {
+                        "id": f"{code.lower()}_{commodity}_synthetic_{j}",
+                        "name": f"{country.name} {STAGE_NAMES[stage]} (synthetic {j + 1}/{k})",
+                        "country": regions.index(code),
+                        "stage": stage,
+                        "output": C[commodity],
+                        "capacity": gap / k / 12.0,
+                        "cost": float(costs[j]),
+                        "heavy": stage == SEPARATION and country.capacity_t_per_year.get("heavy_concentrate", 0) > 0,
+                        "dytb": 0.012 if stage == MAGNETS else 0.0,  # fleet-average grade, docs/calibration.md
+                        "licensed": not (stage == MAGNETS and code == "CHN"),
+                        "synthetic": True,
+                    }
+                )
     return rows
 
 
@@ -144,16 +147,18 @@ def _end_use_rows(scenario: Scenario, regions: list[str]) -> list[dict]:
         for sector, t_per_year in country.magnet_demand_t_per_year.items():
             if t_per_year <= 0:
                 continue
-            rows.append({
-                "id": f"{code.lower()}_{sector}_makers",
-                "name": f"{country.name} {sector} manufacturers",
-                "country": regions.index(code),
-                "stage": END_USE,
-                "output": -1,
-                "sector": SECTORS.index(sector),
-                "need": t_per_year / 12.0,
-                "synthetic": True,
-            })
+            rows.append(
+                {
+                    "id": f"{code.lower()}_{sector}_makers",
+                    "name": f"{country.name} {sector} manufacturers",
+                    "country": regions.index(code),
+                    "stage": END_USE,
+                    "output": -1,
+                    "sector": SECTORS.index(sector),
+                    "need": t_per_year / 12.0,
+                    "synthetic": True,
+                }
+            )
     return rows
 
 

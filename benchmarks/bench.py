@@ -20,9 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from worlds import small_world  # noqa: E402
+
 from model.run import build_model  # noqa: E402
 from model.scenario import validate  # noqa: E402
-from worlds import small_world  # noqa: E402
 
 
 def baseline_runs_per_s(runs: int, months: int = 240) -> float:
@@ -36,9 +37,9 @@ def baseline_runs_per_s(runs: int, months: int = 240) -> float:
 def big_world(firms: int) -> dict:
     """The small test world scaled to ``firms`` synthetic firms in five countries."""
     doc = small_world(n_countries=5, demand_scale=20.0, capacity_scale=20.0)
-    per_gap = max(1, firms // 5)  # five capacity gaps: 2 mining, separation, magnets x2 countries
+    gaps = sum(len(c["capacity_t_per_year"]) for c in doc["countries"].values())
     for country in doc["countries"].values():
-        country["synthetic_firms"] = per_gap
+        country["synthetic_firms"] = max(1, firms // gaps)
     return doc
 
 

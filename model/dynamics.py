@@ -38,18 +38,29 @@ def expected_margin(model: RareEarthModel) -> np.ndarray:
     e, region = model.expected, f.country
     margin = np.zeros(f.n)
     mine = f.stage == MINING
-    margin[mine] = (e[f.output[mine], region[mine]] + model.subsidy[f.output[mine], region[mine]]
-                    - f.unit_cost_usd_per_kg[mine])
+    margin[mine] = (
+        e[f.output[mine], region[mine]] + model.subsidy[f.output[mine], region[mine]] - f.unit_cost_usd_per_kg[mine]
+    )
     sep = f.stage == SEPARATION
     yl = sc.separation_yield["concentrate"]
     r = region[sep]
-    margin[sep] = (yl.ndpr_oxide * e[NDPR, r] + yl.dytb_oxide * e[DYTB, r] + yl.coproducts_usd_per_kg - e[CONC, r]
-                   - f.unit_cost_usd_per_kg[sep] - model.env_cost[r])
+    margin[sep] = (
+        yl.ndpr_oxide * e[NDPR, r]
+        + yl.dytb_oxide * e[DYTB, r]
+        + yl.coproducts_usd_per_kg
+        - e[CONC, r]
+        - f.unit_cost_usd_per_kg[sep]
+        - model.env_cost[r]
+    )
     mag = f.stage == MAGNETS
     r = region[mag]
     rr = sc.magnet.ndpr_oxide_t_per_t
-    margin[mag] = (e[MAGNET, r] * (1.0 - model.royalty_share[mag]) - f.unit_cost_usd_per_kg[mag]
-                   - rr * e[NDPR, r] - f.dytb_share[mag] * e[DYTB, r])
+    margin[mag] = (
+        e[MAGNET, r] * (1.0 - model.royalty_share[mag])
+        - f.unit_cost_usd_per_kg[mag]
+        - rr * e[NDPR, r]
+        - f.dytb_share[mag] * e[DYTB, r]
+    )
     return margin
 
 
@@ -101,4 +112,3 @@ def thrift(model: RareEarthModel) -> None:
     pressure = np.clip((ratio - trigger) / trigger, 0.0, 1.0)
     cut = table["thrift_max"][None, :] / 12.0 * pressure
     model.intensity = np.maximum(model.intensity * (1.0 - cut), table["floor"][None, :])
-

@@ -56,15 +56,22 @@ class Ledger:
     def pay(self, payer: np.ndarray | int, payee: np.ndarray | int, usd: np.ndarray | float) -> None:
         """Move money; arrays broadcast, repeated indices accumulate."""
         usd = np.asarray(usd, dtype=float)
+        size = self.cash_usd.size
+        if usd.ndim == 0 and np.ndim(payer) == 0 and np.ndim(payee) == 0:
+            self.cash_usd[payer] -= usd
+            self.cash_usd[payee] += usd
+            return
         payer_idx, payee_idx, usd = np.broadcast_arrays(payer, payee, usd)
-        np.subtract.at(self.cash_usd, payer_idx.ravel(), usd.ravel())
-        np.add.at(self.cash_usd, payee_idx.ravel(), usd.ravel())
+        self.cash_usd -= np.bincount(payer_idx.ravel(), weights=usd.ravel(), minlength=size)
+        self.cash_usd += np.bincount(payee_idx.ravel(), weights=usd.ravel(), minlength=size)
 
     def book(self, name: str, region: np.ndarray | int, usd: np.ndarray | float) -> None:
         """Add to a named month book by region (for payoff components and spending)."""
         if name not in self.books:
             self.books[name] = np.zeros(self.n_regions)
-        np.add.at(self.books[name], np.asarray(region).ravel(), np.broadcast_to(usd, np.shape(region)).ravel())
+        region = np.asarray(region).ravel()
+        weights = np.broadcast_to(np.asarray(usd, dtype=float), region.shape)
+        self.books[name] += np.bincount(region, weights=weights, minlength=self.n_regions)
 
     def produce(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
         """Tonnes created by production (or recycling), at book value."""

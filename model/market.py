@@ -37,10 +37,11 @@ that nothing can reach get NaN.
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from model.network import clear_kernel
+from model.network import SINK, SOURCE, max_surplus_flow
 
-PRICE_SCALE_USD_PER_KG = 1e-6  # aggregate_steps bins are logarithmic above this, linear below
+PRICE_SCALE_USD_PER_KG = 1e-6  # aggregate_steps' bins are logarithmic above this, linear below
 
 
 @dataclass(frozen=True)
@@ -99,15 +100,29 @@ def clear_market(market: MarketInput) -> Clearing:
     quota, the wedge between the netback abroad and the domestic producer
     price; it is positive only when the quota binds.
     """
-    m = market
-    out = clear_kernel(
-        m.n_regions, m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only,
+    m, n = market, market.n_regions
+    fixed, arc_where, curve_arcs, steps = _market_network(
+        n, m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only,
         m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only,
         m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin,
     )  # fmt: skip
-    if not out[-1]:
+    arc_flow, step_flow, node_price, converged = max_surplus_flow(
+        2 + 4 * n, fixed, curve_arcs, steps
+    )
+    if not converged:
         raise RuntimeError("clear_market: min-cost flow did not converge")
-    return Clearing(*out[:-2], surplus=float(out[-2]))
+    flows, compliant = _trade_matrices(
+        n, arc_flow, arc_where, m.supply_region, m.supply_domestic_only, step_flow
+    )
+    p_s, p_e, p_d, p_c = node_price[2:].reshape(4, n)
+    n_s = m.supply_qty.size
+    return Clearing(
+        flows=flows, compliant_flows=compliant,
+        supply_sold=step_flow[:n_s], demand_filled=step_flow[n_s:],
+        price=p_d, producer_price=p_s, compliant_price=p_c,
+        quota_rent=np.fmax(p_e - p_s, 0.0),  # NaN (no exports possible) -> 0
+        surplus=-float(steps[1] @ step_flow + fixed[2] @ arc_flow),
+    )  # fmt: skip
 
 
 def aggregate_steps(
@@ -115,22 +130,32 @@ def aggregate_steps(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Merge offers of a region whose prices share a log-price bin into one step.
 
-    Bins are ``floor(asinh(price / PRICE_SCALE_USD_PER_KG) / log1p(resolution))``:
-    of relative width ``resolution`` for prices well above 1e-6 USD/kg,
-    linear through zero (so zero and negative prices are allowed). A step's
+    Bins are ``floor(log_price(price) / log1p(resolution))``, with
+    ``log_price`` the log of price in units of ``PRICE_SCALE_USD_PER_KG``
+    above that scale and linear through zero below it (so zero and negative
+    prices are allowed): of relative width ``resolution`` above 1e-6 USD/kg,
+    of width ``resolution`` * 1e-6 USD/kg below. A step's
     price is its offers' quantity-weighted mean; offers with qty 0 are
     dropped (``step_of_offer == -1``). Steps come sorted by region, then
     price. Returns ``(step_region, step_price, step_qty, step_of_offer)``.
     """
     region, price, qty = _check_offers(region, price, qty, n_regions, resolution)
     keep = np.flatnonzero(qty > 0)
-    bins = np.floor(np.arcsinh(price[keep] / PRICE_SCALE_USD_PER_KG) / np.log1p(resolution))
+    bins = np.floor(log_price(price[keep]) / np.log1p(resolution))
     step_key, idx, span = _group_keys(region[keep], bins.astype(np.int64), n_regions)
     step_qty = np.bincount(idx, weights=qty[keep], minlength=step_key.size)
     value = np.bincount(idx, weights=qty[keep] * price[keep], minlength=step_key.size)
     step_of_offer = np.full(qty.size, -1, np.int64)
     step_of_offer[keep] = idx
     return step_key // span, value / step_qty, step_qty, step_of_offer
+
+
+def log_price(price: np.ndarray) -> np.ndarray:
+    """Signed log of ``|price| / PRICE_SCALE_USD_PER_KG`` above 1, linear below (monotone)."""
+    scaled = np.abs(price) / PRICE_SCALE_USD_PER_KG
+    out = np.log(np.maximum(scaled, 1.0))
+    out += np.minimum(scaled, 1.0)
+    return np.copysign(out, price, out=out)
 
 
 def allocate_to_offers(
@@ -211,6 +236,9 @@ def _field_specs(n: int, n_supply: int, n_demand: int) -> dict[str, tuple[str, t
 
 def _coerce(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
     """``value`` as a contiguous array of ``kind`` and ``shape``, or ValueError naming it."""
+    dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[kind]
+    if isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == shape:
+        return np.ascontiguousarray(value)
     arr = np.asarray(value)
     if arr.shape != shape:
         raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
@@ -220,7 +248,6 @@ def _coerce(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
         raise ValueError(f"{name}: expected integers, got dtype {arr.dtype}")
     if kind == "float" and arr.dtype.kind not in "biuf":
         raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
-    dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[kind]
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
@@ -279,3 +306,84 @@ def _check_allocation(
     if not np.all(np.isfinite(step_sold) & (step_sold >= 0) & (step_sold <= step_qty + slack)):
         raise ValueError("step_sold: must lie in [0, step_qty]")
     return step_of_offer, offer_qty, step_qty, step_sold
+
+
+# ---------------------------------------------------------------- the network (compiled)
+# Node layout: source 0, sink 1, then per region i: S_i = 2 + i, E_i = 2 + N + i,
+# D_i = 2 + 2N + i, C_i = 2 + 3N + i. These compiled helpers call only each
+# other (numba's on-disk cache does not track callees in other modules).
+
+# kinds of fixed arcs, to map arc flows back to (origin, destination)
+_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def _node(kind, n, i):
+    """Index of region ``i``'s node of ``kind`` (0 = S, 1 = E, 2 = D, 3 = C)."""
+    return 2 + kind * n + i
+
+
+@njit(cache=True)
+def _arc_exists(k, i, j, link_open, compliant_origin):
+    """Whether the arc of kind ``k`` from region ``i`` to ``j`` belongs to the network."""
+    if k <= _QUOTA:
+        return i == j and (k != _DOMESTIC_COMPLIANT or compliant_origin[i, i])
+    return i != j and link_open[i, j] and (k == _LINK or compliant_origin[i, j])
+
+
+@njit(cache=True)
+def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin):
+    """Build the fixed arcs ``(tail, head, cost, cap)`` and their (origin, destination, kind)."""
+    size = 3 * n + 2 * n * (n - 1)
+    tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
+    orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
+    cost, cap = np.zeros(size), np.zeros(size)
+    a = 0
+    for i in range(n):
+        for j in range(n):
+            for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
+                if not _arc_exists(k, i, j, link_open, compliant_origin):
+                    continue
+                local = k <= _QUOTA
+                tail[a] = _node(0 if local else 1, n, i)
+                head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
+                cost[a] = 0.0 if local else link_cost[i, j]
+                cap[a] = export_cap[i] if k == _QUOTA else (np.inf if local else link_cap[i, j])
+                orig[a], dest[a], kind[a] = i, j, k
+                a += 1
+    return (tail[:a], head[:a], cost[:a], cap[:a]), (orig[:a], dest[:a], kind[:a])
+
+
+@njit(cache=True)
+def _market_network(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
+    """Build the fixed arcs (and where they run) and four curves per region with their steps.
+
+    Curves per region ``r``: supply (source->S_r), domestic-only supply
+    (source->D_r), demand (D_r->sink), compliant demand (C_r->sink).
+    """
+    fixed, arc_where = _fixed_arcs(n, *links)
+    tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
+    for r in range(n):
+        tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
+        tail[4 * r + 1], head[4 * r + 1] = SOURCE, _node(2, n, r)
+        tail[4 * r + 2], head[4 * r + 2] = _node(2, n, r), SINK
+        tail[4 * r + 3], head[4 * r + 3] = _node(3, n, r), SINK
+    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))
+    steps = (curve, np.concatenate((s_price, -d_price)), np.concatenate((s_qty, d_qty)))
+    return fixed, arc_where, (tail, head), steps
+
+
+@njit(cache=True)
+def _trade_matrices(n, arc_flow, arc_where, s_region, s_dom, step_flow):
+    """(N, N) flows and compliant flows from the arc flows and domestic-only sales."""
+    orig, dest, kind = arc_where
+    flows, compliant = np.zeros((n, n)), np.zeros((n, n))
+    for a in range(arc_flow.size):
+        if kind[a] != _QUOTA:
+            flows[orig[a], dest[a]] += arc_flow[a]
+        if kind[a] == _DOMESTIC_COMPLIANT or kind[a] == _LINK_COMPLIANT:
+            compliant[orig[a], dest[a]] += arc_flow[a]
+    for k in range(s_region.size):
+        if s_dom[k]:
+            flows[s_region[k], s_region[k]] += step_flow[k]
+    return flows, compliant

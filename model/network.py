@@ -23,7 +23,10 @@ source-to-sink path and are ignored while augmenting.
 
 Node prices are the lowest optimal duals, ``p_v = -dist(v -> source)`` in the
 residual graph closed by a sink->source arc (see ``node_prices``).
-``clear_kernel`` builds the market network of ``model.market`` and solves it.
+
+Every compiled function that calls another lives in this file: numba's
+on-disk cache does not notice when a cached function's callees in another
+module change.
 """
 
 import numpy as np
@@ -72,7 +75,7 @@ def _adjacency(n_nodes, frm):
 
 @njit(cache=True)
 def _sort_steps(step_curve, step_cost, n_curves):
-    """Steps ordered by (curve, cost), and each curve's slice bounds in that order."""
+    """Order steps by (curve, cost); also return each curve's slice bounds in that order."""
     bounds = np.zeros(n_curves + 1, np.int64)
     for k in range(step_curve.size):
         bounds[step_curve[k] + 1] += 1
@@ -85,7 +88,7 @@ def _sort_steps(step_curve, step_cost, n_curves):
     return order, bounds
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _last_sold(g, order, bounds, cur, sold):
     """Position (in ``order``) of curve ``g``'s dearest step carrying flow, < lo if none."""
     j = min(cur[g], bounds[g + 1] - 1)
@@ -94,7 +97,7 @@ def _last_sold(g, order, bounds, cur, sold):
     return j
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
     """Point curve ``g``'s residual pair (arcs ``e``, ``e + 1``) at its marginal steps."""
     c, hi = cur[g], bounds[g + 1]
@@ -110,7 +113,7 @@ def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
         cost[e + 1] = -step_cost[order[j]]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _push_curve(g, e, d, curves, cost, res):
     """Sell ``d`` more tonnes on curve ``g`` (forward arc ``e``); True if its step ran out."""
     order, bounds, cur, step_cost, rem, sold = curves
@@ -121,7 +124,7 @@ def _push_curve(g, e, d, curves, cost, res):
     return rem[k] <= VOLUME_TOL_T
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _heap_push(hk, hv, size, key, v):
     """Push ``(key, v)`` on the binary min-heap ``hk``/``hv`` of ``size``; new size."""
     i = size
@@ -135,7 +138,7 @@ def _heap_push(hk, hv, size, key, v):
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _heap_pop(hk, hv, size):
     """Drop the top of the heap (read it first from ``hk[0], hv[0]``); new size."""
     size -= 1
@@ -189,7 +192,7 @@ def _initial_tree(frm, to, cost, res, useful):
     return dist, pred
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _attach(tree, v, p):
     """Make node ``v`` the first child of ``p`` (``tree = (parent, first, nxt, prv)``)."""
     parent, first, nxt, prv = tree
@@ -199,7 +202,7 @@ def _attach(tree, v, p):
     first[p] = v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _detach(tree, v):
     """Unlink node ``v`` from its parent's child list (keeping its own children)."""
     parent, first, nxt, prv = tree
@@ -216,7 +219,7 @@ def _detach(tree, v):
 
 @njit(cache=True)
 def _child_lists(pred, frm):
-    """The shortest-path tree as parent / first-child / sibling links."""
+    """Link the shortest-path tree as parent / first-child / sibling arrays."""
     n = pred.size
     tree = (np.full(n, -1, np.int64), np.full(n, -1, np.int64),
             np.full(n, -1, np.int64), np.full(n, -1, np.int64))  # fmt: skip
@@ -226,7 +229,7 @@ def _child_lists(pred, frm):
     return tree
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
     """Push the bottleneck volume along the tree path to the sink.
 
@@ -255,7 +258,7 @@ def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
     return n_aff
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _spread_affected(tree, affected, aff_list, n_aff):
     """Add the whole subtrees below the listed roots to ``aff_list``; new length."""
     first, nxt = tree[1], tree[2]
@@ -272,7 +275,7 @@ def _spread_affected(tree, affected, aff_list, n_aff):
     return n_aff
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
     """Best entry into each affected node from the unaffected part; heap size."""
     frm, to, cost, res, start, arcs = graph
@@ -292,7 +295,7 @@ def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
     return size
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
     """Dijkstra over the affected nodes on reduced costs (old distances as potentials)."""
     frm, to, cost, res, start, arcs = graph
@@ -314,7 +317,7 @@ def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
                     size = _heap_push(hk, hv, size, key[v], v)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree):
     """Recompute distances and tree links of the affected nodes."""
     size = _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap)
@@ -333,7 +336,8 @@ def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, 
 def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter):
     """Augment along cheapest paths while they have negative cost; False if out of iterations."""
     start, arcs = _adjacency(n_nodes, frm)
-    useful = _reach(n_nodes, frm, to, res, SOURCE, True) & _reach(n_nodes, frm, to, res, SINK, False)
+    useful = _reach(n_nodes, frm, to, res, SOURCE, True)
+    useful &= _reach(n_nodes, frm, to, res, SINK, False)
     dist, pred = _initial_tree(frm, to, cost, res, useful)
     tree = _child_lists(pred, frm)
     graph = (frm, to, cost, res, start, arcs)
@@ -398,16 +402,15 @@ def _price_dead_ends(price, frm, to, cost, res):
 def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     """Surplus-maximising flow from node 0 (source) to node 1 (sink).
 
-    ``fixed_arcs = (tail, head, cost, cap)``; ``curve_arcs = (tail, head)``, one
-    per curve; ``steps = (curve, cost, cap)``, each step a parallel arc of its
-    curve. Costs may be negative (a demand step costs minus its bid).
+    ``fixed_arcs = (tail, head, cost, cap)``, capacities may be ``inf``;
+    ``curve_arcs = (tail, head)``, one per curve; ``steps = (curve, cost,
+    cap)``, each step a parallel arc of its curve. Costs may be negative (a
+    demand step costs minus its bid).
     Returns ``(arc_flow, step_flow, node_price, converged)``.
     """
-    arc_tail, arc_head, arc_cost, arc_cap = fixed_arcs
-    curve_tail, curve_head = curve_arcs
     step_curve, step_cost, step_cap = steps
-    n_fixed, n_curves = arc_tail.size, curve_tail.size
-    frm, to, cost, res = _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head)
+    n_fixed, n_curves = fixed_arcs[0].size, curve_arcs[0].size
+    frm, to, cost, res = _residual_arcs(*fixed_arcs, *curve_arcs)
     order, bounds = _sort_steps(step_curve, step_cost, n_curves)
     cur, rem, sold = bounds[:-1].copy(), step_cap.copy(), np.zeros(step_cap.size)
     curves = (order, bounds, cur, step_cost, rem, sold)
@@ -418,104 +421,3 @@ def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     price = node_prices(n_nodes, frm, to, cost, res)
     arc_flow = res[1 : 2 * n_fixed : 2].copy()
     return arc_flow, sold, price, converged
-
-
-# ---------------------------------------------------------------- the market network
-# Kept in this file with the solver: numba's on-disk cache does not notice
-# when a cached function's callees in ANOTHER module change.
-
-# kinds of fixed arcs, to map arc flows back to (origin, destination)
-_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT = 0, 1, 2, 3, 4
-
-
-@njit(cache=True)
-def _node(kind, n, i):
-    """Index of region ``i``'s node of ``kind`` (0 = S, 1 = E, 2 = D, 3 = C)."""
-    return 2 + kind * n + i
-
-
-@njit(cache=True)
-def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin):
-    """Fixed arcs ``(tail, head, cost, cap)`` plus each arc's (origin, destination, kind)."""
-    size = 3 * n + 2 * n * (n - 1)
-    tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
-    orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
-    cost, cap = np.zeros(size), np.zeros(size)
-    a = 0
-    for i in range(n):
-        for j in range(n):
-            for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
-                if not _arc_exists(k, i, j, link_open, compliant_origin):
-                    continue
-                local = k <= _QUOTA
-                tail[a] = _node(0 if local else 1, n, i)
-                head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
-                cost[a] = 0.0 if local else link_cost[i, j]
-                cap[a] = export_cap[i] if k == _QUOTA else (BIG_CAP_T if local else link_cap[i, j])
-                orig[a], dest[a], kind[a] = i, j, k
-                a += 1
-    return (tail[:a], head[:a], cost[:a], cap[:a]), (orig[:a], dest[:a], kind[:a])
-
-
-@njit(cache=True)
-def _arc_exists(k, i, j, link_open, compliant_origin):
-    """Whether the arc of kind ``k`` from region ``i`` to ``j`` belongs to the network."""
-    if k <= _QUOTA:
-        return i == j and (k != _DOMESTIC_COMPLIANT or compliant_origin[i, i])
-    return i != j and link_open[i, j] and (k == _LINK or compliant_origin[i, j])
-
-
-@njit(cache=True)
-def _curves_and_steps(n, supply, demand):
-    """Four curves per region (supply, domestic-only supply, demand, compliant demand)."""
-    s_region, s_price, s_qty, s_dom = supply
-    d_region, d_price, d_qty, d_comp = demand
-    tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
-    for r in range(n):
-        tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
-        tail[4 * r + 1], head[4 * r + 1] = SOURCE, _node(2, n, r)
-        tail[4 * r + 2], head[4 * r + 2] = _node(2, n, r), SINK
-        tail[4 * r + 3], head[4 * r + 3] = _node(3, n, r), SINK
-    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))
-    cost = np.concatenate((s_price, -d_price))
-    return (tail, head), (curve, cost, np.concatenate((s_qty, d_qty)))
-
-
-@njit(cache=True)
-def _trade_matrices(n, arc_flow, arc_where, supply, step_flow):
-    """(N, N) flows and compliant flows from the arc flows and domestic-only sales."""
-    orig, dest, kind = arc_where
-    flows, compliant = np.zeros((n, n)), np.zeros((n, n))
-    for a in range(arc_flow.size):
-        if kind[a] != _QUOTA:
-            flows[orig[a], dest[a]] += arc_flow[a]
-        if kind[a] == _DOMESTIC_COMPLIANT or kind[a] == _LINK_COMPLIANT:
-            compliant[orig[a], dest[a]] += arc_flow[a]
-    s_region, s_dom = supply[0], supply[3]
-    for k in range(s_region.size):
-        if s_dom[k]:
-            flows[s_region[k], s_region[k]] += step_flow[k]
-    return flows, compliant
-
-
-@njit(cache=True)
-def clear_kernel(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
-    """Clear a market in one compiled call (arguments as in ``model.market.MarketInput``).
-
-    Node layout: source 0, sink 1, then per region ``i``: S_i = 2 + i,
-    E_i = 2 + N + i, D_i = 2 + 2N + i, C_i = 2 + 3N + i. Returns flows,
-    compliant flows, supply sold, demand filled, prices at D, S and C, quota
-    rent, surplus and whether the solver converged.
-    """
-    supply = (s_region, s_price, s_qty, s_dom)
-    demand = (d_region, d_price, d_qty, d_comp)
-    fixed, arc_where = _fixed_arcs(n, *links)
-    curve_arcs, steps = _curves_and_steps(n, supply, demand)
-    arc_flow, step_flow, p, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
-    flows, compliant = _trade_matrices(n, arc_flow, arc_where, supply, step_flow)
-    surplus = -(np.sum(steps[1] * step_flow) + np.sum(fixed[2] * arc_flow))
-    p_s, p_e, p_d, p_c = p[2 : 2 + n], p[2 + n : 2 + 2 * n], p[2 + 2 * n : 2 + 3 * n], p[2 + 3 * n :]
-    rent = np.where(np.isnan(p_e - p_s), 0.0, np.maximum(p_e - p_s, 0.0))
-    n_s = supply[0].size
-    return (flows, compliant, step_flow[:n_s].copy(), step_flow[n_s:].copy(),
-            p_d.copy(), p_s.copy(), p_c.copy(), rent, surplus, converged)  # fmt: skip

@@ -88,11 +88,17 @@ def _prices(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.
     price = np.array(rec.price).reshape(-1) if rec.price else np.array([])
     producer = np.array(rec.producer_price).reshape(-1) if rec.price else np.array([])
     rent = np.repeat(np.array(rec.quota_rent).reshape(-1), 1) if rec.price else np.array([])
-    return pd.DataFrame({
-        "month": cols["month"], "date": cols["date"],
-        "commodity": _cat(cols["_1"], list(COMMODITIES)), "region": _cat(cols["_2"], regions),
-        "price_usd_per_kg": price, "producer_price_usd_per_kg": producer, "quota_rent_usd_per_kg": rent,
-    })
+    return pd.DataFrame(
+        {
+            "month": cols["month"],
+            "date": cols["date"],
+            "commodity": _cat(cols["_1"], list(COMMODITIES)),
+            "region": _cat(cols["_2"], regions),
+            "price_usd_per_kg": price,
+            "producer_price_usd_per_kg": producer,
+            "quota_rent_usd_per_kg": rent,
+        }
+    )
 
 
 def _shares(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
@@ -101,11 +107,16 @@ def _shares(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.
     out = np.array(rec.output) if rec.output else np.zeros((0, 3, len(regions)))
     total = out.sum(axis=2, keepdims=True)
     share = np.divide(out, total, out=np.zeros_like(out), where=total > 0)
-    return pd.DataFrame({
-        "month": cols["month"], "date": cols["date"],
-        "stage": _cat(cols["_1"], list(SHARE_STAGES)), "country": _cat(cols["_2"], regions),
-        "output_t": out.reshape(-1), "share": share.reshape(-1),
-    })
+    return pd.DataFrame(
+        {
+            "month": cols["month"],
+            "date": cols["date"],
+            "stage": _cat(cols["_1"], list(SHARE_STAGES)),
+            "country": _cat(cols["_2"], regions),
+            "output_t": out.reshape(-1),
+            "share": share.reshape(-1),
+        }
+    )
 
 
 def _flows(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
@@ -113,12 +124,16 @@ def _flows(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.D
     cols = _grid(months, dates, list(COMMODITIES), regions, regions)
     tonnes = np.array(rec.flows).reshape(-1) if rec.flows else np.array([])
     keep = (tonnes > 1e-9) & (cols["_2"] != cols["_3"])
-    return pd.DataFrame({
-        "month": cols["month"][keep], "date": cols["date"][keep],
-        "commodity": _cat(cols["_1"][keep], list(COMMODITIES)),
-        "exporter": _cat(cols["_2"][keep], regions), "importer": _cat(cols["_3"][keep], regions),
-        "tonnes": tonnes[keep],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "month": cols["month"][keep],
+            "date": cols["date"][keep],
+            "commodity": _cat(cols["_1"][keep], list(COMMODITIES)),
+            "exporter": _cat(cols["_2"][keep], regions),
+            "importer": _cat(cols["_3"][keep], regions),
+            "tonnes": tonnes[keep],
+        }
+    ).reset_index(drop=True)
 
 
 def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
@@ -130,8 +145,12 @@ def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> 
     stacked = {k: np.array([row[k] for row in rec.country]) for k in rec.country[0]}
     for name in PAYOFF_PARTS:
         data[name] = stacked[name].reshape(-1)
-    weights = np.array([[getattr(model.spec.countries[r].payoff_weights, p.removesuffix("_usd"))
-                         for p in PAYOFF_PARTS] for r in regions])
+    weights = np.array(
+        [
+            [getattr(model.spec.countries[r].payoff_weights, p.removesuffix("_usd")) for p in PAYOFF_PARTS]
+            for r in regions
+        ]
+    )
     sign = np.array([1.0, 1.0, -1.0, 1.0])
     parts = np.stack([stacked[p] for p in PAYOFF_PARTS], axis=-1)
     data["payoff_usd"] = (parts * weights[None] * sign).sum(axis=-1).reshape(-1)
@@ -141,8 +160,14 @@ def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> 
     for c, name in enumerate(COMMODITIES):
         data[f"stockpile_{name}_t"] = stacked["stockpile_t"][:, :, c].reshape(-1)
     data["stockpile_value_usd"] = stacked["stockpile_value_usd"].reshape(-1)
-    for name in ("subsidy_paid_usd", "tariff_revenue_usd", "duty_revenue_usd", "quota_rent_usd",
-                 "royalty_income_usd", "purchases_usd"):
+    for name in (
+        "subsidy_paid_usd",
+        "tariff_revenue_usd",
+        "duty_revenue_usd",
+        "quota_rent_usd",
+        "royalty_income_usd",
+        "purchases_usd",
+    ):
         data[name] = stacked[name].reshape(-1)
     return pd.DataFrame(data)
 
@@ -157,19 +182,35 @@ def _events(model: RareEarthModel) -> pd.DataFrame:
 def _firms(model: RareEarthModel) -> pd.DataFrame:
     rows = model.recorder.firm_rows
     if not rows:
-        return pd.DataFrame(columns=["month", "firm_id", "name", "country", "stage", "capacity_t_per_year",
-                                     "output_t", "active", "cash_usd"])
+        return pd.DataFrame(
+            columns=[
+                "month",
+                "firm_id",
+                "name",
+                "country",
+                "stage",
+                "capacity_t_per_year",
+                "output_t",
+                "active",
+                "cash_usd",
+            ]
+        )
     f = model.firms
     data = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
     row = data.pop("row")
-    return pd.DataFrame({
-        "month": data["month"], "firm_id": np.array(f.ids, dtype=object)[row],
-        "name": np.array(f.names, dtype=object)[row],
-        "country": np.array(model.regions, dtype=object)[f.country[row]],
-        "stage": np.array(STAGE_NAMES, dtype=object)[f.stage[row]],
-        "capacity_t_per_year": data["capacity_t_per_year"], "output_t": data["output_t"],
-        "active": data["active"], "cash_usd": data["cash_usd"],
-    })
+    return pd.DataFrame(
+        {
+            "month": data["month"],
+            "firm_id": np.array(f.ids, dtype=object)[row],
+            "name": np.array(f.names, dtype=object)[row],
+            "country": np.array(model.regions, dtype=object)[f.country[row]],
+            "stage": np.array(STAGE_NAMES, dtype=object)[f.stage[row]],
+            "capacity_t_per_year": data["capacity_t_per_year"],
+            "output_t": data["output_t"],
+            "active": data["active"],
+            "cash_usd": data["cash_usd"],
+        }
+    )
 
 
 def code_version() -> str:

@@ -64,8 +64,11 @@ class PolicyArrays:
 
     def _resolve_licences(self, policies) -> None:
         m, f = self.model, self.model.firms
-        holders = [i for i, code in enumerate(m.regions)
-                   if policies[code].patent_royalty_share > 0 or policies[code].patent_refused]
+        holders = [
+            i
+            for i, code in enumerate(m.regions)
+            if policies[code].patent_royalty_share > 0 or policies[code].patent_refused
+        ]
         m.royalty_share = np.zeros(f.n)
         m.exportable = np.ones(f.n, dtype=bool)
         self.royalty_region = np.full(f.n, -1)
@@ -114,7 +117,7 @@ class PolicyArrays:
         return freight, duty, tariff, carry
 
     def export_cap(self, c: int) -> np.ndarray:
-        """This month's export allowance: the year's quota left, spread over the months left."""
+        """Export allowance for the current month: the quota left this year over the months left."""
         m = self.model
         left = 13 - calendar_month(m.start_date, m.month)
         quota = self.links.quota_t_per_year[c]

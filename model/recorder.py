@@ -68,10 +68,17 @@ class Recorder:
     def event(self, country: str, instrument: str, old: Any, new: Any, source: str) -> None:
         """Log a policy change (or a plant idling/restarting)."""
         m = self.model
-        self.events.append({
-            "month": m.month, "date": m.date, "country": country, "instrument": instrument,
-            "old_value": _text(old), "new_value": _text(new), "source": source,
-        })
+        self.events.append(
+            {
+                "month": m.month,
+                "date": m.date,
+                "country": country,
+                "instrument": instrument,
+                "old_value": _text(old),
+                "new_value": _text(new),
+                "source": source,
+            }
+        )
 
     def close_month(self) -> None:
         """Snapshot prices, flows, output by stage and the countries' accounts."""
@@ -115,17 +122,28 @@ class Recorder:
         users = f.stage == END_USE
         books = led.books
         zero = np.zeros(regions)
-        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books.get("value_built_usd", zero)
+        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books.get(
+            "value_built_usd", zero
+        )
         fiscal = -delta[n:]
         security = -books.get("shortage_loss_usd", zero)
         row = {
-            "producer_surplus_usd": ps, "consumer_surplus_usd": cs,
-            "fiscal_cost_usd": fiscal, "supply_security_usd": security,
-            "stockpile_t": led.stock_t[n:].copy(), "shortage_t": m.shortage_t.copy(),
+            "producer_surplus_usd": ps,
+            "consumer_surplus_usd": cs,
+            "fiscal_cost_usd": fiscal,
+            "supply_security_usd": security,
+            "stockpile_t": led.stock_t[n:].copy(),
+            "shortage_t": m.shortage_t.copy(),
             "shortage_units": m.shortage_units.copy(),
         }
-        for name in ("subsidy_paid_usd", "tariff_revenue_usd", "duty_revenue_usd", "quota_rent_usd",
-                     "royalty_income_usd", "purchases_usd"):
+        for name in (
+            "subsidy_paid_usd",
+            "tariff_revenue_usd",
+            "duty_revenue_usd",
+            "quota_rent_usd",
+            "royalty_income_usd",
+            "purchases_usd",
+        ):
             row[name] = books.get(name, zero).copy()
         row["stockpile_value_usd"] = led.stock_value_usd[n:].sum(axis=1)
         return row
@@ -134,9 +152,11 @@ class Recorder:
         m, f = self.model, self.model.firms
         producer = np.nonzero(f.stage <= MAGNETS)[0]
         return {
-            "month": np.full(len(producer), m.month), "row": producer,
+            "month": np.full(len(producer), m.month),
+            "row": producer,
             "capacity_t_per_year": f.capacity_t_per_month[producer] * 12.0,
-            "output_t": m.output_t[producer].copy(), "active": f.producing(m.month)[producer],
+            "output_t": m.output_t[producer].copy(),
+            "active": f.producing(m.month)[producer],
             "cash_usd": f.cash_usd[producer].copy(),
         }
 

@@ -12,8 +12,12 @@ from model.schema import Scenario
 from model.world import RareEarthModel
 
 
-def build_model(scenario: str | Path | Scenario, seed: int = 0,
-                overrides: Iterable[str] | Mapping[str, Any] = (), record_firms: bool = True) -> RareEarthModel:
+def build_model(
+    scenario: str | Path | Scenario,
+    seed: int = 0,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    record_firms: bool = True,
+) -> RareEarthModel:
     """Load (if needed) and validate a scenario with overrides, and build its model."""
     if isinstance(scenario, Scenario):
         if overrides:
@@ -37,8 +41,13 @@ def _split(text: str) -> tuple[str, Any]:
     return parse_assignment(text)
 
 
-def simulate(scenario: str | Path | Scenario, seed: int = 0, months: int | None = None,
-             overrides: Iterable[str] | Mapping[str, Any] = (), record_firms: bool = True) -> RunTables:
+def simulate(
+    scenario: str | Path | Scenario,
+    seed: int = 0,
+    months: int | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    record_firms: bool = True,
+) -> RunTables:
     """Play a scenario for ``months`` (default: the scenario's horizon) and return its tables."""
     overrides = overrides if isinstance(overrides, Mapping) else list(overrides)
     model = build_model(scenario, seed, overrides, record_firms)

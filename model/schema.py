@@ -22,9 +22,7 @@ LEVER_FAMILIES = ("export_controls", "subsidies", "licensing", "stockpiling")
 GROUP_CODES = {"EUU": "European Union (27)", "ROW": "Rest of world"}
 
 Stage = Literal["mining", "separation", "magnets", "end_use"]
-CommodityName = Literal[
-    "concentrate", "heavy_concentrate", "ndpr_oxide", "dytb_oxide", "ndfeb_magnet"
-]
+CommodityName = Literal["concentrate", "heavy_concentrate", "ndpr_oxide", "dytb_oxide", "ndfeb_magnet"]
 SectorName = Literal["ev", "wind", "electronics", "industrial", "defense"]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -101,9 +99,13 @@ class Market(Strict):
     carry_cost_share_per_month: float = Field(0.01, ge=0.0, le=0.2, description="holding cost of stock, share of value")
     expectation_weight: Share = Field(0.3, description="weight of the latest price in adaptive expectations")
     input_cover_days: float = Field(45.0, ge=0.0, le=365.0, description="firms' normal input stock, days of use")
-    precautionary_cover_days: float = Field(90.0, ge=0.0, le=730.0, description="extra cover sought when restrictions are expected")
+    precautionary_cover_days: float = Field(
+        90.0, ge=0.0, le=730.0, description="extra cover sought when restrictions are expected"
+    )
     exit_after_loss_months: int = Field(18, ge=1, le=120, description="months of losses before a plant idles")
-    restart_after_profit_months: int = Field(12, ge=1, le=120, description="months of expected profit before an idle plant restarts")
+    restart_after_profit_months: int = Field(
+        12, ge=1, le=120, description="months of expected profit before an idle plant restarts"
+    )
     investment_review_months: int = Field(12, ge=1, le=60, description="months between investment reviews")
     expansion_share: Share = Field(0.15, description="capacity added by one investment, share of current")
     lead_time_months: dict[Stage, int] = Field(
@@ -114,8 +116,12 @@ class Market(Strict):
         default_factory=lambda: {"mining": 40000.0, "separation": 60000.0, "magnets": 20000.0, "end_use": 0.0},
         description="capital cost per t/yr of new capacity",
     )
-    demand_noise_share: float = Field(0.02, ge=0.0, le=0.5, description="s.d. of monthly end-use demand shocks, relative")
-    cost_spread_share: float = Field(0.15, ge=0.0, le=0.9, description="spread of synthetic firms' unit costs around the country cost")
+    demand_noise_share: float = Field(
+        0.02, ge=0.0, le=0.5, description="s.d. of monthly end-use demand shocks, relative"
+    )
+    cost_spread_share: float = Field(
+        0.15, ge=0.0, le=0.9, description="spread of synthetic firms' unit costs around the country cost"
+    )
     recycling_share: Share = Field(0.02, description="share of magnet use returning as NdPr oxide")
     recycling_cost_usd_per_kg: Price = 40.0
     source: str = ""
@@ -151,23 +157,41 @@ class Policy(Strict):
     export_quota_t_per_year: dict[CommodityName, NonNegative] = Field(default_factory=dict)
     export_duty_rate: dict[CommodityName, Annotated[float, Field(ge=0.0, le=5.0)]] = Field(default_factory=dict)
     import_tariff_rate: dict[CommodityName, Annotated[float, Field(ge=0.0, le=5.0)]] = Field(default_factory=dict)
-    export_ban: dict[CommodityName, list[str]] = Field(default_factory=dict, description="destinations banned, ISO codes or '*'")
+    export_ban: dict[CommodityName, list[str]] = Field(
+        default_factory=dict, description="destinations banned, ISO codes or '*'"
+    )
     licence_commodities: list[CommodityName] = Field(default_factory=list)
     licence_approval_rate: Share = 1.0
     licence_review_delay_months: int = Field(0, ge=0, le=24)
     licence_exempt: list[str] = Field(default_factory=list, description="destinations not needing a licence")
-    production_subsidy_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=1000.0)]] = Field(default_factory=dict)
-    price_floor_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=10000.0)]] = Field(default_factory=dict)
-    domestic_content_share: Share = Field(0.0, description="IRA-style share of magnets that must come from compliant origins")
+    production_subsidy_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=1000.0)]] = Field(
+        default_factory=dict
+    )
+    price_floor_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=10000.0)]] = Field(
+        default_factory=dict
+    )
+    domestic_content_share: Share = Field(
+        0.0, description="IRA-style share of magnets that must come from compliant origins"
+    )
     content_rule_sectors: list[SectorName] = Field(default_factory=lambda: ["ev"])
-    content_premium_usd_per_kg: float = Field(0.0, ge=0.0, le=10000.0, description="credit earned per kg of compliant magnet")
+    content_premium_usd_per_kg: float = Field(
+        0.0, ge=0.0, le=10000.0, description="credit earned per kg of compliant magnet"
+    )
     foreign_entities_of_concern: list[str] = Field(default_factory=list)
-    patent_royalty_share: Share = Field(0.0, description="royalty asked by this country's patent holders, share of sales")
-    patent_refused: list[str] = Field(default_factory=list, description="countries whose magnet makers are refused licences")
-    compulsory_licence_royalty_share: Share = Field(0.0, description="royalty set by this country's courts, 0 = none granted")
+    patent_royalty_share: Share = Field(
+        0.0, description="royalty asked by this country's patent holders, share of sales"
+    )
+    patent_refused: list[str] = Field(
+        default_factory=list, description="countries whose magnet makers are refused licences"
+    )
+    compulsory_licence_royalty_share: Share = Field(
+        0.0, description="royalty set by this country's courts, 0 = none granted"
+    )
     stockpile_buy_t_per_month: dict[CommodityName, NonNegative] = Field(default_factory=dict)
     stockpile_release_t_per_month: dict[CommodityName, NonNegative] = Field(default_factory=dict)
-    stockpile_price_ceiling_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=1.0e5)]] = Field(default_factory=dict)
+    stockpile_price_ceiling_usd_per_kg: dict[CommodityName, Annotated[float, Field(ge=0.0, le=1.0e5)]] = Field(
+        default_factory=dict
+    )
 
 
 class PayoffWeights(Strict):
@@ -195,7 +219,9 @@ class Country(Strict):
     environmental_cost_usd_per_kg: float = Field(0.0, ge=0.0, le=1000.0, description="added to separation cost")
     hurdle_rate_per_year: float = Field(0.10, ge=0.0, le=1.0)
     stockpile_days: float = Field(0.0, ge=0.0, le=730.0, description="state stockpile target, days of use")
-    stockpile_t: dict[CommodityName, NonNegative] = Field(default_factory=dict, description="state stockpile at month 0")
+    stockpile_t: dict[CommodityName, NonNegative] = Field(
+        default_factory=dict, description="state stockpile at month 0"
+    )
     magnet_demand_t_per_year: dict[SectorName, NonNegative] = Field(default_factory=dict)
     demand_growth_per_year: float = Field(0.0, ge=-0.5, le=1.0)
     capacity_t_per_year: dict[CommodityName, NonNegative] = Field(
@@ -236,7 +262,9 @@ class Firm(Strict):
             "magnets": {"ndfeb_magnet"},
         }[self.stage]
         if self.commodity not in expected:
-            raise ValueError(f"commodity={self.commodity!r} not made at stage {self.stage!r}; allowed {sorted(expected)}")
+            raise ValueError(
+                f"commodity={self.commodity!r} not made at stage {self.stage!r}; allowed {sorted(expected)}"
+            )
         return self
 
 

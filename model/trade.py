@@ -38,19 +38,30 @@ class Orders:
 
     @staticmethod
     def of(holder, region, price, qty, flag=False, make_cost=np.nan) -> Orders:
-        """Build orders from arrays or scalars (broadcast); empty rows dropped."""
-        arrays = np.broadcast_arrays(
-            np.asarray(holder, np.int64), np.asarray(region, np.int64), np.asarray(price, float),
-            np.asarray(qty, float), np.asarray(flag, bool), np.asarray(make_cost, float),
+        """Build orders from arrays or scalars (scalars repeat); empty rows dropped."""
+        qty = np.asarray(qty, float)
+        price = np.asarray(price, float)
+        size = max(np.size(holder), np.size(region), price.size, qty.size)
+        qty, price = _full(qty, size, float), _full(price, size, float)
+        keep = (qty > 1e-9) & np.isfinite(price)
+        return Orders(
+            _full(holder, size, np.int64)[keep],
+            _full(region, size, np.int64)[keep],
+            np.maximum(price[keep], 1e-3),
+            qty[keep],
+            _full(flag, size, bool)[keep],
+            _full(make_cost, size, float)[keep],
         )
-        keep = (arrays[3] > 1e-9) & np.isfinite(arrays[2])
-        h, r, p, q, f, m = (np.atleast_1d(a)[np.atleast_1d(keep)] for a in arrays)
-        return Orders(h, r, np.maximum(p, 1e-3), q, f, m)
 
     @staticmethod
     def concat(parts: list[Orders]) -> Orders:
         """Stack several order books."""
         return Orders(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Orders)))
+
+
+def _full(value, size: int, dtype) -> np.ndarray:
+    arr = np.asarray(value, dtype=dtype)
+    return np.full(size, arr, dtype=dtype) if arr.ndim == 0 else arr
 
 
 @dataclass
@@ -67,24 +78,45 @@ class TradeResult:
     filled: np.ndarray  # t per bid
 
 
-def clear_commodity(offers: Orders, bids: Orders, link_cost: np.ndarray, link_open: np.ndarray,
-                    export_cap: np.ndarray, compliant_origin: np.ndarray, resolution: float) -> TradeResult:
+def clear_commodity(
+    offers: Orders,
+    bids: Orders,
+    link_cost: np.ndarray,
+    link_open: np.ndarray,
+    export_cap: np.ndarray,
+    compliant_origin: np.ndarray,
+    resolution: float,
+) -> TradeResult:
     """Merge orders into stepped curves, solve the equilibrium, hand volumes back."""
     n = link_cost.shape[0]
-    s_key, s_price, s_qty, s_of = aggregate_steps(offers.region + n * offers.flag, offers.price,
-                                                  offers.qty, 2 * n, resolution)
-    d_key, d_price, d_qty, d_of = aggregate_steps(bids.region + n * bids.flag, bids.price,
-                                                  bids.qty, 2 * n, resolution)
-    out = clear_market(MarketInput(
-        n_regions=n,
-        supply_region=s_key % n, supply_price=s_price, supply_qty=s_qty, supply_domestic_only=s_key >= n,
-        demand_region=d_key % n, demand_price=d_price, demand_qty=d_qty, demand_compliant_only=d_key >= n,
-        link_cost=link_cost, link_open=link_open, link_cap=np.full((n, n), np.inf),
-        export_cap=export_cap, compliant_origin=compliant_origin,
-    ))
+    s_key, s_price, s_qty, s_of = aggregate_steps(
+        offers.region + n * offers.flag, offers.price, offers.qty, 2 * n, resolution
+    )
+    d_key, d_price, d_qty, d_of = aggregate_steps(bids.region + n * bids.flag, bids.price, bids.qty, 2 * n, resolution)
+    out = clear_market(
+        MarketInput(
+            n_regions=n,
+            supply_region=s_key % n,
+            supply_price=s_price,
+            supply_qty=s_qty,
+            supply_domestic_only=s_key >= n,
+            demand_region=d_key % n,
+            demand_price=d_price,
+            demand_qty=d_qty,
+            demand_compliant_only=d_key >= n,
+            link_cost=link_cost,
+            link_open=link_open,
+            link_cap=np.full((n, n), np.inf),
+            export_cap=export_cap,
+            compliant_origin=compliant_origin,
+        )
+    )
     return TradeResult(
-        flows_t=out.flows, compliant_flows_t=out.compliant_flows, price=out.price.copy(),
-        producer_price=out.producer_price.copy(), compliant_price=out.compliant_price.copy(),
+        flows_t=out.flows,
+        compliant_flows_t=out.compliant_flows,
+        price=out.price.copy(),
+        producer_price=out.producer_price.copy(),
+        compliant_price=out.compliant_price.copy(),
         quota_rent=np.nan_to_num(out.quota_rent, nan=0.0),
         sold=allocate_to_offers(s_of, offers.qty, s_qty, out.supply_sold),
         filled=allocate_to_offers(d_of, bids.qty, d_qty, out.demand_filled),
@@ -100,8 +132,15 @@ def fill_missing_prices(r: TradeResult, previous: np.ndarray) -> None:
     r.compliant_price[missing] = r.price[missing]
 
 
-def settle_sellers(ledger: Ledger, c: int, offers: Orders, r: TradeResult, floor_usd_per_kg: np.ndarray,
-                   royalty_share: np.ndarray, royalty_region: np.ndarray) -> np.ndarray:
+def settle_sellers(
+    ledger: Ledger,
+    c: int,
+    offers: Orders,
+    r: TradeResult,
+    floor_usd_per_kg: np.ndarray,
+    royalty_share: np.ndarray,
+    royalty_region: np.ndarray,
+) -> np.ndarray:
     """Sellers make (if producing to order), deliver and are paid; returns revenue per offer."""
     s = r.sold
     firm = offers.holder >= 0
@@ -112,8 +151,13 @@ def settle_sellers(ledger: Ledger, c: int, offers: Orders, r: TradeResult, floor
         ledger.produce(h, c, t, cost)
         ledger.pay(h, ledger.outside, cost)
     ledger.produced_t[c] += float(s[made & ~firm].sum())
-    ledger.move(offers.holder[firm], np.full(int(firm.sum()), -1), c, s[firm],
-                _book_value(ledger, c, offers.holder[firm], s[firm]))
+    ledger.move(
+        offers.holder[firm],
+        np.full(int(firm.sum()), -1),
+        c,
+        s[firm],
+        _book_value(ledger, c, offers.holder[firm], s[firm]),
+    )
     price = np.where(offers.flag, r.price[offers.region], r.producer_price[offers.region])
     revenue = s * price * K
     payee = np.where(firm, offers.holder, ledger.outside)
@@ -136,8 +180,9 @@ def _book_value(ledger: Ledger, c: int, holders: np.ndarray, tonnes: np.ndarray)
     return ledger.stock_value_usd[holders, c] * np.minimum(share, 1.0)
 
 
-def settle_buyers(ledger: Ledger, c: int, bids: Orders, r: TradeResult, licensed: np.ndarray,
-                  content_premium: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def settle_buyers(
+    ledger: Ledger, c: int, bids: Orders, r: TradeResult, licensed: np.ndarray, content_premium: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Buyers pay their node price; goods arrive now or go into licence review.
 
     Returns (paid per bid, tonnes per bid held in review).
@@ -160,8 +205,9 @@ def settle_buyers(ledger: Ledger, c: int, bids: Orders, r: TradeResult, licensed
     return paid, held
 
 
-def settle_links(ledger: Ledger, r: TradeResult, freight: np.ndarray, duty: np.ndarray,
-                 tariff: np.ndarray, carry: np.ndarray) -> float:
+def settle_links(
+    ledger: Ledger, r: TradeResult, freight: np.ndarray, duty: np.ndarray, tariff: np.ndarray, carry: np.ndarray
+) -> float:
     """Pay tariffs to importers, duties and quota rent to exporters; freight stays outside.
 
     Per-kg link cost components are ``[exporter, importer]`` arrays. Returns
@@ -213,8 +259,7 @@ class ReviewPipeline:
             self.buyer_usd[slot, c][sel] += (x * r.price[None, :] * K)[sel]
             self.seller_usd[slot, c][sel] += (x * r.producer_price[:, None] * K)[sel]
 
-    def deliver(self, ledger: Ledger, month: int, c: int, holder_region: np.ndarray,
-                seller_weight: np.ndarray) -> None:
+    def deliver(self, ledger: Ledger, month: int, c: int, holder_region: np.ndarray, seller_weight: np.ndarray) -> None:
         """Shipments due this month: approved ones reach buyers, denied ones go back and are refunded.
 
         ``holder_region`` gives each holder's region; ``seller_weight`` (holders,)

@@ -24,12 +24,19 @@ from agents.strategies import PublicState
 from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
-from model.links import base_links, link_state
+from model.links import base_links
 from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
-from model.schema import COMMODITIES, SECTORS, Policy, Scenario
 from model.scenario import ScenarioError, set_path
-from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices, settle_buyers, settle_links, settle_sellers
+from model.schema import COMMODITIES, SECTORS, Policy, Scenario
+from model.trade import (
+    ReviewPipeline,
+    clear_commodity,
+    fill_missing_prices,
+    settle_buyers,
+    settle_links,
+    settle_sellers,
+)
 
 MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
 
@@ -69,7 +76,9 @@ class RareEarthModel(mesa.Model):
             for name, tonnes in country.stockpile_t.items():
                 c = COMMODITIES.index(name)
                 self.ledger.stock_t[holder, c] = tonnes
-                self.ledger.stock_value_usd[holder, c] = tonnes * 1000.0 * self.spec.commodities[name].reference_price_usd_per_kg
+                self.ledger.stock_value_usd[holder, c] = (
+                    tonnes * 1000.0 * self.spec.commodities[name].reference_price_usd_per_kg
+                )
         self.pipeline = ReviewPipeline(len(COMMODITIES), self.n_regions)
 
     def _init_world_arrays(self) -> None:
@@ -87,10 +96,15 @@ class RareEarthModel(mesa.Model):
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
         f = self.firms
         #: makes[c]: firms whose output stock of commodity c they sell.
-        self.makes = np.array([
-            (f.stage == 0) & (f.output == CONC), (f.stage == 0) & (f.output == HEAVY),
-            f.stage == 1, f.stage == 1, f.stage == MAGNETS,
-        ])
+        self.makes = np.array(
+            [
+                (f.stage == 0) & (f.output == CONC),
+                (f.stage == 0) & (f.output == HEAVY),
+                f.stage == 1,
+                f.stage == 1,
+                f.stage == MAGNETS,
+            ]
+        )
         sectors = [sc.sectors[s] for s in SECTORS]
         self.sector_table = {
             "kg_per_unit": np.array([s.magnet_kg_per_unit for s in sectors]),
@@ -143,14 +157,18 @@ class RareEarthModel(mesa.Model):
         for ev in sc.events:
             self.events_by_month.setdefault(month_index(self.start_date, ev.date), []).append(ev)
         self.project_firm = np.array([self.firms.index[p.firm] for p in sc.projects], dtype=np.int64)
-        self.project_month = np.array([month_index(self.start_date, p.online_date) for p in sc.projects], dtype=np.int64)
+        self.project_month = np.array(
+            [month_index(self.start_date, p.online_date) for p in sc.projects], dtype=np.int64
+        )
         self.project_t_per_month = np.array([p.capacity_t_per_year / 12.0 for p in sc.projects])
 
     def schedule_capacity(self, firms: np.ndarray, t_per_month: np.ndarray, month: np.ndarray) -> None:
         """Queue capacity additions that arrive at ``month``."""
         self.project_firm = np.concatenate([self.project_firm, np.asarray(firms, np.int64)])
         self.project_t_per_month = np.concatenate([self.project_t_per_month, np.asarray(t_per_month, float)])
-        self.project_month = np.concatenate([self.project_month, np.broadcast_to(month, np.shape(firms)).astype(np.int64)])
+        self.project_month = np.concatenate(
+            [self.project_month, np.broadcast_to(month, np.shape(firms)).astype(np.int64)]
+        )
 
     # ---- public API -----------------------------------------------------------------------
     @property
@@ -251,11 +269,19 @@ class RareEarthModel(mesa.Model):
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
         offers, bids = behaviour.offers(self, c), behaviour.bids(self, c)
         parts = pol.link_cost_parts(c, self.producer_price[c])
-        result = clear_commodity(offers, bids, sum(parts), pol.links.open[c], pol.export_cap(c),
-                                 pol.links.compliant_origin, self.spec.market.price_resolution_share)
+        result = clear_commodity(
+            offers,
+            bids,
+            sum(parts),
+            pol.links.open[c],
+            pol.export_cap(c),
+            pol.links.compliant_origin,
+            self.spec.market.price_resolution_share,
+        )
         fill_missing_prices(result, self.price[c])
-        revenue = settle_sellers(led, c, offers, result, self.floor[c], pol.offer_royalty(c, offers),
-                                 pol.offer_royalty_region(c, offers))
+        revenue = settle_sellers(
+            led, c, offers, result, self.floor[c], pol.offer_royalty(c, offers), pol.offer_royalty_region(c, offers)
+        )
         paid, _ = settle_buyers(led, c, bids, result, pol.links.licensed[c], pol.content_premium)
         between = settle_links(led, result, *parts)
         led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
@@ -270,8 +296,11 @@ class RareEarthModel(mesa.Model):
         self.price[c], self.producer_price[c] = result.price, result.producer_price
         self.quota_rent[c] = result.quota_rent
         self.last_flows_t[c] = flows
-        sold_by_firm = np.bincount(offers.holder[offers.holder >= 0], weights=result.sold[offers.holder >= 0],
-                                   minlength=self.ledger.stock_t.shape[0])[: self.firms.n]
+        sold_by_firm = np.bincount(
+            offers.holder[offers.holder >= 0],
+            weights=result.sold[offers.holder >= 0],
+            minlength=self.ledger.stock_t.shape[0],
+        )[: self.firms.n]
         if c in (CONC, HEAVY):
             self.output_t += np.where(self.firms.stage == 0, sold_by_firm, 0.0)
         firm_bids = bids.holder < self.firms.n
@@ -287,7 +316,9 @@ class RareEarthModel(mesa.Model):
         self.rationed[:] = False
         margin = dynamics.expected_margin(self)
         for row, what in dynamics.idle_and_restart(self, margin):
-            self.recorder.event(self.regions[self.firms.country[row]], f"firm.{self.firms.ids[row]}", None, what, "firm")
+            self.recorder.event(
+                self.regions[self.firms.country[row]], f"firm.{self.firms.ids[row]}", None, what, "firm"
+            )
         self.output_window_t += self.output_t
         if self.month > 0 and self.month % self.spec.market.investment_review_months == 0:
             dynamics.invest(self, margin)
@@ -297,10 +328,15 @@ class RareEarthModel(mesa.Model):
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""
         return PublicState(
-            month=self.month, date=self.date, regions=tuple(self.regions),
-            price_usd_per_kg=self.price.copy(), reference_price_usd_per_kg=self.reference,
-            flows_t=self.last_flows_t.copy(), use_t=self.use_by_region_t.copy(),
-            shortage_t=self.shortage_t.copy(), stockpile_t=self.ledger.stock_t[self.firms.n:].copy(),
+            month=self.month,
+            date=self.date,
+            regions=tuple(self.regions),
+            price_usd_per_kg=self.price.copy(),
+            reference_price_usd_per_kg=self.reference,
+            flows_t=self.last_flows_t.copy(),
+            use_t=self.use_by_region_t.copy(),
+            shortage_t=self.shortage_t.copy(),
+            stockpile_t=self.ledger.stock_t[self.firms.n :].copy(),
             policies={code: a.policy for code, a in self.countries.items()},
             stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
         )

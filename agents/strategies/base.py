@@ -57,7 +57,9 @@ class PublicState:
         """Whether ``exporter`` bans, licenses or taxes exports to ``importer``, or taxes its imports."""
         pol = self.policies[exporter]
         banned = any(importer in dests or "*" in dests for dests in pol.export_ban.values())
-        licensed = bool(pol.licence_commodities) and pol.licence_approval_rate < 1.0 and importer not in pol.licence_exempt
+        licensed = (
+            bool(pol.licence_commodities) and pol.licence_approval_rate < 1.0 and importer not in pol.licence_exempt
+        )
         return banned or licensed or bool(pol.export_duty_rate and any(pol.export_duty_rate.values()))
 
 
