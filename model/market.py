@@ -106,14 +106,10 @@ def clear_market(market: MarketInput) -> Clearing:
         m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only,
         m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin,
     )  # fmt: skip
-    arc_flow, step_flow, node_price, converged = max_surplus_flow(
-        2 + 4 * n, fixed, curve_arcs, steps
-    )
+    arc_flow, step_flow, node_price, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
     if not converged:
         raise RuntimeError("clear_market: min-cost flow did not converge")
-    flows, compliant = _trade_matrices(
-        n, arc_flow, arc_where, m.supply_region, m.supply_domestic_only, step_flow
-    )
+    flows, compliant = _trade_matrices(n, arc_flow, arc_where, m.supply_region, m.supply_domestic_only, step_flow)
     p_s, p_e, p_d, p_c = node_price[2:].reshape(4, n)
     n_s = m.supply_qty.size
     return Clearing(
@@ -167,9 +163,7 @@ def allocate_to_offers(
     so the offers' tonnes add up to the step's to floating-point rounding of
     one sum. Offers outside any step (``-1``) sell nothing.
     """
-    step_of_offer, offer_qty, step_qty, step_sold = _check_allocation(
-        step_of_offer, offer_qty, step_qty, step_sold
-    )
+    step_of_offer, offer_qty, step_qty, step_sold = _check_allocation(step_of_offer, offer_qty, step_qty, step_sold)
     valid = np.flatnonzero(step_of_offer >= 0)
     idx, q = step_of_offer[valid], offer_qty[valid]
     share = np.divide(step_sold, step_qty, out=np.zeros(step_qty.size), where=step_qty > 0)
@@ -193,9 +187,7 @@ def _largest_offer_of_step(idx: np.ndarray, q: np.ndarray, n_steps: int) -> np.n
     return largest
 
 
-def _group_keys(
-    region: np.ndarray, bins: np.ndarray, n_regions: int
-) -> tuple[np.ndarray, np.ndarray, int]:
+def _group_keys(region: np.ndarray, bins: np.ndarray, n_regions: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Sorted distinct (region, bin) keys as ``region * span + bin - lo``, and each row's key."""
     if bins.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 1
