@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from experiments.designs import salib_problem
-from experiments.figures import parameter_figure
-from experiments.metrics import KEY_METRICS
+from experiments.figures import parameter_figure, price_path_figure
+from experiments.metrics import CHINA, KEY_METRICS, PRICE_COMMODITIES
 from experiments.sensitivity import morris_indices, sobol_indices
 from experiments.spec import SweepSpec
 from experiments.store import (
@@ -53,7 +53,11 @@ def load_results(out_dir: str | Path, table: str) -> pd.DataFrame:
         merged = plan.merge(done, on="run_id", how="left")
         merged["status"] = merged["status"].fillna("pending")
         return merged
-    return read_parts(out_dir, table)
+    parts = read_parts(out_dir, table)
+    if parts.empty:
+        return parts
+    planned = set(read_plan(out_dir)["run_id"])
+    return parts[parts["run_id"].isin(planned)].reset_index(drop=True)
 
 
 def query(out_dir: str | Path, sql: str) -> pd.DataFrame:
@@ -144,6 +148,7 @@ def sensitivity(table: pd.DataFrame, spec: SweepSpec) -> tuple[pd.DataFrame, dic
             "blocks": res["blocks"],
             "blocks_used": res["blocks_used"],
             "dropped_blocks": res["dropped_blocks"],
+            "constant": res["constant"],
         }
         rows += _index_rows(metric, res)
     return pd.DataFrame(rows), dropped
@@ -201,6 +206,7 @@ def analyze(out_dir: str | Path) -> dict[str, Any]:
         "sensitivity_dropped": dropped,
         "figures": [str(p) for p in _figures(table, spec, info, target)],
     }
+    report["figures"] += [str(p) for p in _path_figures(out_dir, table, spec, info, target)]
     (target / "report.json").write_text(json.dumps(report, indent=2))
     return report
 
@@ -223,6 +229,44 @@ def _figures(
         )
         for p in spec.parameters
     ]
+
+
+def price_paths(out_dir: str | Path, table: pd.DataFrame) -> pd.DataFrame:
+    """Monthly oxide prices ex-China and in China per design point: mean and 95% CI over runs."""
+    from scipy.stats import t
+
+    prices = load_results(out_dir, "prices")
+    if prices.empty:
+        return pd.DataFrame()
+    ok = table.loc[table["status"] == "ok", ["run_id", "design_index"]].drop_duplicates("run_id")
+    prices = prices[prices["commodity"].isin(PRICE_COMMODITIES)].merge(ok, on="run_id")
+    prices["where"] = np.where(prices["region"] == CHINA, "chn", "ex_chn")
+    keys = ["design_index", "commodity", "where", "month"]
+    per_run = prices.groupby([*keys, "run_id"])["price_usd_per_kg"].mean().reset_index()
+    stats = per_run.groupby(keys)["price_usd_per_kg"].agg(["mean", "std", "count"]).reset_index()
+    n = stats["count"].to_numpy()
+    half = np.where(n > 1, t.ppf(0.975, np.maximum(n - 1, 1)) * stats["std"] / np.sqrt(n), 0.0)
+    stats["ci95_low"], stats["ci95_high"] = stats["mean"] - half, stats["mean"] + half
+    return stats.rename(columns={"count": "n"})
+
+
+def _path_figures(
+    out_dir: Path, table: pd.DataFrame, spec: SweepSpec, info: dict[str, Any], target: Path
+) -> list[Path]:
+    """Price paths over replications; drawn for single-point designs (replication studies)."""
+    paths = price_paths(out_dir, table)
+    if paths.empty:
+        return []
+    paths.to_csv(target / "price_paths.csv", index=False)
+    if paths["design_index"].nunique() != 1:
+        return []
+    ok = table.loc[table["status"] == "ok", "run_id"]
+    provenance = {
+        "sweep": spec.name,
+        "code_version": info.get("code_version"),
+        "run_ids": sorted(ok.astype(str).unique().tolist()),
+    }
+    return [price_path_figure(paths, target / "figures" / "price_paths.png", provenance)]
 
 
 def _slug(path: str) -> str:

@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Rare-earth supply chain as a repeated game.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Rare-earth supply chain as a repeated game."
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -28,16 +30,24 @@ def scenarios() -> None:
 
     for name, title in available_scenarios().items():
         sc = load_scenario(name)
-        console.print(f"{name:<16} {sc.meta.start_date}  {sc.meta.months:>4} months  {title}", highlight=False)
+        console.print(
+            f"{name:<16} {sc.meta.start_date}  {sc.meta.months:>4} months  {title}", highlight=False
+        )
 
 
 @app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="shipped scenario name or path to a TOML file")],
-    months: Annotated[int | None, typer.Option(help="months to play (default: the scenario's horizon)")] = None,
+    months: Annotated[
+        int | None, typer.Option(help="months to play (default: the scenario's horizon)")
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    out: Annotated[Path | None, typer.Option(help="write Parquet tables and manifest.json here")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override PATH=VALUE (repeatable)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="write Parquet tables and manifest.json here")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override PATH=VALUE (repeatable)")
+    ] = None,
 ) -> None:
     """Play one scenario and print a summary; with --out, write its tables."""
     from model.outputs import tables
@@ -58,7 +68,9 @@ def run(
     _print_summary(result, elapsed)
     if out is not None:
         result.write(out)
-        console.print(f"wrote {', '.join(result.as_dict())} and manifest.json to {out}", highlight=False)
+        console.print(
+            f"wrote {', '.join(result.as_dict())} and manifest.json to {out}", highlight=False
+        )
 
 
 def _print_summary(result, elapsed: float) -> None:
@@ -74,13 +86,21 @@ def _print_summary(result, elapsed: float) -> None:
             if sel.empty:
                 continue
             series = sel.groupby("month").price_usd_per_kg.mean()
-            table.add_row(f"{commodity} price {region} (USD/kg)", f"{series.iloc[0]:.1f}", f"{series.iloc[-1]:.1f}")
+            table.add_row(
+                f"{commodity} price {region} (USD/kg)",
+                f"{series.iloc[0]:.1f}",
+                f"{series.iloc[-1]:.1f}",
+            )
     for stage in ("mining", "separation", "magnets"):
         sel = shares[(shares.stage == stage) & (shares.country == "CHN")]
         if not sel.empty:
-            table.add_row(f"China {stage} share", f"{sel.share.iloc[0]:.1%}", f"{sel.share.iloc[-1]:.1%}")
+            table.add_row(
+                f"China {stage} share", f"{sel.share.iloc[0]:.1%}", f"{sel.share.iloc[-1]:.1%}"
+            )
     short = [c for c in countries.columns if c.startswith("shortage_") and c.endswith("_t")]
-    table.add_row("magnet shortage, all sectors (t)", "", f"{countries[short].to_numpy().sum():,.0f}")
+    table.add_row(
+        "magnet shortage, all sectors (t)", "", f"{countries[short].to_numpy().sum():,.0f}"
+    )
     table.add_row("policy events", "", f"{len(result.events)}")
     console.print(table)
 
@@ -111,9 +131,15 @@ def sweep(
     spec: Annotated[Path, typer.Argument(help="sweep spec (TOML)")],
     out: Annotated[Path, typer.Option(help="result store directory (resumes if it exists)")],
     workers: Annotated[int | None, typer.Option(help="local worker processes")] = None,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")] = None,
-    shard: Annotated[str | None, typer.Option(help="i/N: run only this shard (Slurm arrays)")] = None,
-    estimate: Annotated[bool, typer.Option(help="only estimate time and disk from a pilot batch")] = False,
+    dask: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://host:8786")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="i/N: run only this shard (Slurm arrays)")
+    ] = None,
+    estimate: Annotated[
+        bool, typer.Option(help="only estimate time and disk from a pilot batch")
+    ] = False,
 ) -> None:
     """Run (or resume) a parameter sweep into a result store."""
     from experiments import sweep as sw

@@ -23,7 +23,7 @@ from experiments.spec import SweepSpec
 
 
 def salib_problem(spec: SweepSpec) -> dict[str, Any]:
-    """The SALib problem dictionary of a spec's parameters."""
+    """Build the SALib problem dictionary of a spec's parameters."""
     return {
         "num_vars": len(spec.parameters),
         "names": [p.path for p in spec.parameters],
@@ -69,7 +69,7 @@ def design_table(spec: SweepSpec) -> pd.DataFrame:
 
 
 def overrides_at(spec: SweepSpec, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``{path: value}`` overrides of one design-table record, as plain Python values."""
+    """Return the ``{path: value}`` overrides of one design-table record, as plain Python values."""
     return {p.path: _plain(row[p.path]) for p in spec.parameters}
 
 

@@ -1,10 +1,9 @@
-"""Before and about a sweep: time and disk from a pilot batch; throughput of the runner."""
+"""Before a sweep: its time and disk, extrapolated from a pilot batch of runs."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from experiments.designs import design_table
 from experiments.runner import chunk_tasks, run_chunk
-from experiments.spec import SweepSpec, load_spec, spec_from_dict
+from experiments.spec import SweepSpec, load_spec
 from experiments.store import plan_runs, write_chunk
 
 
@@ -36,6 +35,7 @@ def estimate_sweep(
         "design_points": len(design),
         "pilot_runs": len(manifest),
         "pilot_failed": int((manifest["status"] != "ok").sum()),
+        "pilot_errors": sorted(manifest["error"].dropna().unique().tolist()),
         "seconds_per_run": per_run,
         "cpu_seconds": per_run * len(plan),
         "workers": workers,
@@ -43,51 +43,3 @@ def estimate_sweep(
         "bytes_per_run": size / len(manifest),
         "disk_bytes": size / len(manifest) * len(plan),
     }
-
-
-def sweep_throughput(
-    workers: int = 2, runs: int = 16, months: int = 6, scenario: str = "baseline"
-) -> dict[str, float]:
-    """Runs/s of short runs in this process and with ``workers`` processes, and the scaling ratio.
-
-    The parallel figure includes starting the worker pool, as a user's sweep does;
-    ``scaling_efficiency`` is speedup / workers (1.0 = linear scaling).
-    """
-    from experiments.sweep import run_sweep
-
-    spec = spec_from_dict(
-        {
-            "name": "throughput",
-            "scenario": scenario,
-            "months": months,
-            "replications": runs,
-            "seed": 7,
-            "outputs": ["metrics"],
-        }
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        run_sweep(
-            spec.model_copy(update={"replications": 1}),
-            Path(tmp, "warm"),
-            workers=0,
-            progress=False,
-        )
-        serial = _timed(spec, Path(tmp, "serial"), 0)
-        parallel = _timed(spec, Path(tmp, "parallel"), workers)
-    return {
-        "workers": workers,
-        "runs": runs,
-        "months": months,
-        "serial_runs_per_s": serial,
-        "parallel_runs_per_s": parallel,
-        "speedup": parallel / serial,
-        "scaling_efficiency": parallel / serial / workers,
-    }
-
-
-def _timed(spec: SweepSpec, out: Path, workers: int) -> float:
-    from experiments.sweep import run_sweep
-
-    start = time.perf_counter()
-    summary = run_sweep(spec, out, workers=workers, progress=False)
-    return summary.ok / (time.perf_counter() - start)

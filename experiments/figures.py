@@ -50,6 +50,29 @@ def parameter_figure(
     return path
 
 
+def price_path_figure(paths: pd.DataFrame, path: Path, provenance: dict[str, Any]) -> Path:
+    """Monthly price ex-China and in China, mean with a 95% CI band over replications."""
+    commodities = list(paths["commodity"].unique())
+    fig, axes = plt.subplots(
+        1, len(commodities), figsize=(5.0 * len(commodities), 3.6), squeeze=False
+    )
+    for ax, commodity in zip(axes[0], commodities, strict=True):
+        for where, rows in paths[paths["commodity"] == commodity].groupby("where"):
+            ax.plot(rows["month"], rows["mean"], label=f"{where} (n={int(rows['n'].max())})")
+            ax.fill_between(rows["month"], rows["ci95_low"], rows["ci95_high"], alpha=0.25)
+        ax.set_title(f"{commodity} price, USD/kg", fontsize=9)
+        ax.set_xlabel("month", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    sidecar = {**provenance, "outcome": "price_usd_per_kg by month, mean and 95% CI over runs"}
+    path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
+    return path
+
+
 def _axis_values(column: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     """Numeric x positions; non-numeric values become category positions with labels."""
     if pd.api.types.is_numeric_dtype(column):

@@ -50,7 +50,7 @@ def magnet_shortage_t(countries: pd.DataFrame) -> float:
 
 
 def end_share(shares: pd.DataFrame, stage: str, country: str) -> float:
-    """A country's share of a stage's output in the last month (NaN when absent)."""
+    """Return a country's share of a stage's output in the last month (NaN when absent)."""
     rows = shares[
         (shares["stage"].astype(str) == stage) & (shares["country"].astype(str) == country)
     ]

@@ -144,6 +144,11 @@ def _collect(
             )
 
 
+def worker_pid(_: object = None) -> int:
+    """Return the worker's process id (a no-op task that makes a pool start its processes)."""
+    return os.getpid()
+
+
 class InlineExecutor(Executor):
     """Runs each task in the calling process at submit time (``workers=0``; debugging, tests)."""
 

@@ -39,7 +39,7 @@ def sobol_indices(
     size = block_size("sobol", problem["num_vars"], second_order)
     keep, dropped = complete_blocks(y, size)
     out = _empty(problem, ("S1", "S1_conf", "ST", "ST_conf"), dropped, len(keep) // size)
-    if keep.sum() < 2 * size:
+    if keep.sum() < 2 * size or _constant(y, keep, out):
         return out
     res = sobol.analyze(
         problem, np.asarray(y, float)[keep], calc_second_order=second_order, seed=seed
@@ -57,7 +57,7 @@ def morris_indices(
     size = block_size("morris", problem["num_vars"])
     keep, dropped = complete_blocks(y, size)
     out = _empty(problem, ("mu", "mu_star", "sigma", "mu_star_conf"), dropped, len(keep) // size)
-    if keep.sum() < 2 * size:
+    if keep.sum() < 2 * size or _constant(y, keep, out):
         return out
     res = morris.analyze(
         problem,
@@ -70,6 +70,12 @@ def morris_indices(
     return out
 
 
+def _constant(y: np.ndarray, keep: np.ndarray, out: dict[str, Any]) -> bool:
+    """Flag an outcome that does not vary: its indices are undefined, not zero."""
+    out["constant"] = bool(np.ptp(np.asarray(y, float)[keep]) == 0.0)
+    return out["constant"]
+
+
 def _empty(
     problem: dict[str, Any], keys: tuple[str, ...], dropped: list[int], blocks: int
 ) -> dict[str, Any]:
@@ -80,5 +86,6 @@ def _empty(
         blocks=blocks,
         blocks_used=blocks - len(dropped),
         dropped_blocks=dropped,
+        constant=False,
     )
     return out

@@ -99,7 +99,7 @@ class Parameter(_Strict):
         return (self.low, self.high) if self.is_range else (0.0, float(len(self.values)))
 
     def value_at(self, x: float) -> Any:
-        """The scenario value at design coordinate ``x`` (within :attr:`bounds`)."""
+        """Return the scenario value at design coordinate ``x`` (within :attr:`bounds`)."""
         if not self.is_range:
             return self.values[min(int(x), len(self.values) - 1)]
         return int(round(x)) if self.integer else float(x)
@@ -156,15 +156,21 @@ class SweepSpec(_Strict):
         return self
 
     def base_document(self) -> dict[str, Any]:
-        """The scenario document with the ``fixed`` overrides, before any design override."""
+        """Return the validated scenario with ``fixed`` overrides, defaults filled in.
+
+        Filling defaults first means a design override such as
+        ``market.lead_time_months.mining`` edits one entry of the full table
+        instead of replacing the defaulted table by a one-entry one.
+        """
         doc = scenario_document(self.scenario)
         for path, value in self.fixed.items():
             set_path(doc, path, value)
-        return doc
+        return validate(doc).model_dump(mode="json")
 
     def fingerprint(self) -> str:
-        """A short hash of the spec, to tell whether an output folder belongs to it."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Hash the spec and its scenario's content, to tell whether a folder belongs to it."""
+        both = {"spec": self.model_dump(mode="json"), "scenario": self.base_document()}
+        text = json.dumps(both, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -193,7 +199,6 @@ def check_ranges(spec: SweepSpec, where: str = "spec") -> None:
     """Validate the scenario with each parameter at each bound or listed value."""
     try:
         base = spec.base_document()
-        validate(base)
     except ScenarioError as err:
         raise SpecError(f"{where}: scenario (with fixed overrides): {err}") from None
     for k, param in enumerate(spec.parameters):
@@ -212,7 +217,7 @@ def check_ranges(spec: SweepSpec, where: str = "spec") -> None:
 
 
 def _resolve_scenario(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
-    """A scenario given as a relative ``.toml`` path is read relative to the spec file."""
+    """Read a scenario given as a relative ``.toml`` path relative to the spec file."""
     scenario = raw.get("scenario")
     if (
         isinstance(scenario, str)

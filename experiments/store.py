@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from experiments.designs import design_table, overrides_at
 from experiments.spec import SpecError, SweepSpec
@@ -52,7 +53,7 @@ STALE_TMP_S = 6 * 3600
 
 
 def run_seed(master: int, design_index: int, replication: int, common: bool = False) -> int:
-    """The seed of one run, derived from the master seed alone (never from the backend)."""
+    """Derive the seed of one run from the master seed alone (never from the backend)."""
     key = (replication,) if common else (design_index, replication)
     return int(np.random.SeedSequence(master, spawn_key=key).generate_state(1, np.uint32)[0])
 
@@ -99,13 +100,9 @@ def init_store(out_dir: str | Path, spec: SweepSpec) -> tuple[pd.DataFrame, pd.D
     out = Path(out_dir)
     (out / "parts").mkdir(parents=True, exist_ok=True)
     info = out / "sweep.json"
-    if info.exists():
-        old = json.loads(info.read_text())
-        if old.get("fingerprint") != spec.fingerprint():
-            raise SpecError(
-                f"{out} holds results of another spec ({old.get('name')}); use a new --out"
-            )
     version = code_version()
+    if info.exists():
+        _check_same_sweep(json.loads(info.read_text()), spec, version, out)
     design = design_table(spec)
     plan = plan_runs(spec, design, version)
     _write_parquet(design, out / "design.parquet")
@@ -125,9 +122,20 @@ def init_store(out_dir: str | Path, spec: SweepSpec) -> tuple[pd.DataFrame, pd.D
     return design, plan
 
 
+def _check_same_sweep(old: dict[str, Any], spec: SweepSpec, version: str, out: Path) -> None:
+    """Refuse to mix results of another spec or another code version in one folder."""
+    if old.get("fingerprint") != spec.fingerprint():
+        raise SpecError(f"{out} holds results of another spec ({old.get('name')}); use a new --out")
+    if old.get("code_version") != version:
+        raise SpecError(
+            f"{out} holds results of code version {old.get('code_version')}, this is {version}: "
+            "run ids would differ, so nothing could be resumed; use a new --out"
+        )
+
+
 def finished_runs(out_dir: str | Path) -> pd.DataFrame:
     """Status records of every finished run (one row per run id; ``ok`` wins over ``failed``)."""
-    manifest = read_parts(out_dir, "manifest")
+    manifest = read_parts(out_dir, "manifest", one_chunk_per_run=False)
     if manifest.empty:
         return pd.DataFrame(columns=["run_id", "status"])
     manifest["_ok"] = manifest["status"] == "ok"
@@ -142,18 +150,27 @@ def write_chunk(out_dir: str | Path, frames: dict[str, pd.DataFrame]) -> Path:
     tmp = parts / f".tmp-{name}"
     tmp.mkdir(parents=True)
     for table, df in frames.items():
-        _to_plain(df).to_parquet(tmp / f"{table}.parquet", index=False)
+        _write_table(_to_plain(df), tmp / f"{table}.parquet")
     os.replace(tmp, parts / name)
     return parts / name
 
 
-def read_parts(out_dir: str | Path, table: str) -> pd.DataFrame:
-    """Concatenate ``table`` from every finished chunk, rows of a run kept in order."""
+def read_parts(out_dir: str | Path, table: str, one_chunk_per_run: bool = True) -> pd.DataFrame:
+    """Concatenate ``table`` from every finished chunk, rows of a run kept in order.
+
+    Each run's rows come from one chunk only (the first written), so even two
+    sweeps racing on one folder cannot make a run appear twice.
+    """
     files = part_files(out_dir, table)
-    frames = [df for df in (pd.read_parquet(f) for f in files) if len(df)]
+    frames = [
+        df.assign(_chunk=k) for k, df in enumerate(pd.read_parquet(f) for f in files) if len(df)
+    ]
     if not frames:
         return pd.read_parquet(files[0]) if files else pd.DataFrame()
     df = pd.concat(frames, ignore_index=True)
+    if one_chunk_per_run:
+        df = df[df["_chunk"] == df.groupby("run_id")["_chunk"].transform("min")]
+    df = df.drop(columns="_chunk")
     return df.sort_values("run_id", kind="stable").reset_index(drop=True)
 
 
@@ -163,12 +180,12 @@ def part_files(out_dir: str | Path, table: str) -> list[Path]:
 
 
 def read_plan(out_dir: str | Path, table: str = "runs") -> pd.DataFrame:
-    """The plan (``runs``) or the design points (``design``) of a results folder."""
+    """Read the plan (``runs``) or the design points (``design``) of a results folder."""
     return pd.read_parquet(Path(out_dir) / f"{table}.parquet")
 
 
 def read_info(out_dir: str | Path) -> dict[str, Any]:
-    """The ``sweep.json`` of a results folder."""
+    """Read the ``sweep.json`` of a results folder."""
     return json.loads((Path(out_dir) / "sweep.json").read_text())
 
 
@@ -176,6 +193,15 @@ def _to_plain(df: pd.DataFrame) -> pd.DataFrame:
     """Categoricals as strings, so parts written by different runs concatenate cleanly."""
     cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
     return df.astype({c: str for c in cats}) if cats else df
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a part; object columns mixing types (event values) are stored as text."""
+    try:
+        df.to_parquet(path, index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        mixed = [c for c in df.columns if df[c].dtype == object]
+        df.astype({c: str for c in mixed}).to_parquet(path, index=False)
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -15,22 +15,34 @@ import argparse
 import logging
 import multiprocessing
 import os
+import threading
 import time
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from experiments.estimate import estimate_sweep, sweep_throughput
+from experiments.estimate import estimate_sweep
 from experiments.progress import SweepProgress
-from experiments.runner import ChunkTask, InlineExecutor, chunk_tasks, default_chunk_size, run_chunk
+from experiments.runner import (
+    ChunkTask,
+    InlineExecutor,
+    chunk_tasks,
+    default_chunk_size,
+    play_run,
+    run_chunk,
+    worker_pid,
+)
 from experiments.spec import SpecError, SweepSpec, load_spec
 from experiments.store import finished_runs, init_store, write_chunk
+from experiments.throughput import sweep_throughput
 
 __all__ = [
     "SweepSummary",
@@ -58,7 +70,7 @@ class SweepSummary:
     wall_time_s: float
 
     def as_dict(self) -> dict[str, Any]:
-        """The counts as a plain dictionary."""
+        """Return the counts as a plain dictionary."""
         return asdict(self)
 
 
@@ -89,10 +101,12 @@ def run_sweep(
     """Run every planned run of ``spec`` not yet in ``out_dir`` (``workers=0``: in this process)."""
     start = time.perf_counter()
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
+    shard = parse_shard(shard)
     design, plan = init_store(out_dir, spec)
-    planned = select_shard(plan.drop_duplicates("run_id"), parse_shard(shard))
+    planned = select_shard(plan.drop_duplicates("run_id"), shard)
     pending = pending_runs(planned, out_dir, retry_failed)
-    with open_executor(workers, dask_address, executor) as (pool, slots):
+    warm = partial(warm_up, spec) if len(pending) else None
+    with open_executor(workers, dask_address, executor, warm) as (pool, slots):
         tasks = chunk_tasks(
             spec, design, pending, spec.chunk_size or default_chunk_size(len(pending), slots)
         )
@@ -111,7 +125,7 @@ def run_sweep(
 
 
 def select_shard(runs: pd.DataFrame, shard: tuple[int, int] | None) -> pd.DataFrame:
-    """Runs of shard ``i`` of ``n``: those whose position in the plan is ``i - 1`` modulo ``n``."""
+    """Select shard ``i`` of ``n``: the runs whose plan position is ``i - 1`` modulo ``n``."""
     if shard is None:
         return runs
     i, n = shard
@@ -168,9 +182,16 @@ def _harvest(in_flight: dict[Future, ChunkTask], out_dir: str | Path, bar: Sweep
 
 @contextmanager
 def open_executor(
-    workers: int | None, dask_address: str | None, executor: Executor | None
+    workers: int | None,
+    dask_address: str | None,
+    executor: Executor | None,
+    warm: Callable[[], object] | None = None,
 ) -> Iterator[tuple[Executor, int]]:
-    """The executor to use and how many tasks it runs at once."""
+    """Open the executor to use; yield it with how many tasks it runs at once.
+
+    ``warm`` runs in this process before a local pool forks, so workers inherit
+    compiled kernels instead of loading them each.
+    """
     if executor is not None:
         yield executor, max(1, workers or os.cpu_count() or 1)
     elif dask_address:
@@ -181,11 +202,39 @@ def open_executor(
     elif workers == 0:
         yield InlineExecutor(), 1
     else:
-        n = workers or os.cpu_count() or 1
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["experiments.runner"])
+        n, context = workers or os.cpu_count() or 1, _process_context()
+        if warm is not None and context.get_start_method() == "fork":
+            warm()
         with ProcessPoolExecutor(max_workers=n, mp_context=context) as pool:
+            with warnings.catch_warnings():  # native pools only (see _process_context)
+                warnings.filterwarnings(
+                    "ignore", "This process .* is multi-threaded", DeprecationWarning
+                )
+                list(pool.map(worker_pid, range(n)))  # start every worker before any thread of ours
             yield pool, n
+
+
+def warm_up(spec: SweepSpec) -> None:
+    """Play one month of the scenario, loading compiled kernels; errors are left to the runs."""
+    try:
+        play_run(spec.base_document(), {}, spec.seed, 1)
+    except Exception as err:  # noqa: BLE001 - a failing scenario is recorded run by run
+        log.debug("warm-up failed: %s", err)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Fork (workers inherit the imported, warmed-up model) when no Python thread but ours runs.
+
+    The only other threads are then native, idle library pools (OpenBLAS, Arrow,
+    jemalloc), which register at-fork handlers; CPython still warns about them,
+    hence the filter above. With Python threads alive (a notebook, a Dask
+    client) workers come from a forkserver that has imported the runner once.
+    """
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["experiments.runner"])
+    return context
 
 
 def analyze(out_dir: str | Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from SALib.sample import sobol as sobol_sample
 from test_sweep import write_spec
 
 from experiments import runner
-from experiments.analysis import analyze, experiments_table, summarize
+from experiments.analysis import analyze, experiments_table, load_results, summarize
 from experiments.metrics import metrics
 from experiments.sensitivity import complete_blocks, morris_indices, sobol_indices
 from experiments.spec import load_spec
@@ -42,6 +42,12 @@ def test_failed_points_drop_their_whole_saltelli_block_and_say_so():
     res = sobol_indices(ISHIGAMI, y, seed=1)
     assert res["dropped_blocks"] == [3, 700] and res["blocks_used"] == 2046
     assert res["S1"] == pytest.approx(ISHIGAMI_S1, abs=0.05)
+
+
+def test_constant_outcome_is_flagged_not_given_zero_indices():
+    x = sobol_sample.sample(ISHIGAMI, 64, calc_second_order=False, seed=1)
+    res = sobol_indices(ISHIGAMI, np.full(len(x), 3.0))
+    assert res["constant"] and np.isnan(res["S1"]).all()
 
 
 def test_complete_blocks_masks_rows_of_incomplete_blocks():
@@ -133,7 +139,7 @@ def test_metrics_of_hand_built_tables():
 
 def test_analyze_reports_failures_sensitivity_and_figures(tmp_path, monkeypatch):
     spec = write_spec(
-        tmp_path / "spec", method="sobol", samples=2, replications=1, outputs='["metrics"]'
+        tmp_path / "spec", method="sobol", samples=4, replications=1, outputs='["metrics"]'
     )
     real = runner.simulate
     calls = []
@@ -153,9 +159,11 @@ def test_analyze_reports_failures_sensitivity_and_figures(tmp_path, monkeypatch)
     assert report["failed"] == 1 and report["failed_run_ids"] == failed["run_id"].tolist()
     assert (out / "analysis" / "failures.csv").read_text().count("RuntimeError: boom") == 1
     block = int(failed["design_index"].iloc[0]) // 4  # Saltelli blocks of D + 2 = 4 rows
-    dropped = report["sensitivity_dropped"]["magnet_shortage_t"]
-    assert dropped == {"blocks": 2, "blocks_used": 1, "dropped_blocks": [block]}
+    dropped = report["sensitivity_dropped"]["ndpr_oxide_price_ex_chn_mean_usd_per_kg"]
+    assert dropped == {"blocks": 4, "blocks_used": 3, "dropped_blocks": [block], "constant": False}
     indices = pd.read_csv(out / "analysis" / "sensitivity_sobol.csv")
+    price = indices[indices["metric"] == "ndpr_oxide_price_ex_chn_mean_usd_per_kg"]
+    assert price["ST"].notna().all() and len(price) == 2
     assert set(indices["parameter"]) == {
         "countries.AAA.stockpile_days",
         "market.demand_noise_share",
@@ -168,4 +176,26 @@ def test_analyze_reports_failures_sensitivity_and_figures(tmp_path, monkeypatch)
     for png in report["figures"]:
         sidecar = json.loads(open(png.replace(".png", ".json")).read())
         assert sidecar["code_version"] and failed["run_id"].iloc[0] not in sidecar["run_ids"]
-        assert len(sidecar["run_ids"]) == 7
+        assert len(sidecar["run_ids"]) == 15
+
+
+def test_replication_study_gets_price_paths_with_confidence_bands(tmp_path):
+    write_spec(tmp_path)  # writes small.toml next to the spec below
+    spec = tmp_path / "reps.toml"
+    spec.write_text(
+        'name = "reps"\nscenario = "small.toml"\nmonths = 4\nreplications = 3\nseed = 5\n'
+        'outputs = ["metrics", "series"]\n'
+    )
+    out = tmp_path / "out"
+    run_sweep(spec, out, workers=0, progress=False)
+    report = analyze(out)
+    assert [p.rsplit("/", 1)[1] for p in report["figures"]] == ["price_paths.png"]
+    paths = pd.read_csv(out / "analysis" / "price_paths.csv")
+    prices = load_results(out, "prices")
+    month2 = prices[(prices["commodity"] == "ndpr_oxide") & (prices["month"] == 2)]
+    per_run = month2.groupby("run_id")["price_usd_per_kg"].mean()  # no CHN: all regions ex-China
+    row = paths[(paths["commodity"] == "ndpr_oxide") & (paths["month"] == 2)].iloc[0]
+    assert (row["where"], row["n"]) == ("ex_chn", 3)
+    assert row["mean"] == pytest.approx(per_run.mean())
+    half = 4.302653 * per_run.std() / np.sqrt(3)  # t(0.975, 2)
+    assert row["ci95_high"] - row["mean"] == pytest.approx(half, rel=1e-5)

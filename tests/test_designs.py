@@ -196,3 +196,19 @@ def test_latin_hypercube_stays_in_any_range(scenario_file, low, width, n, seed):
     )
     values = design_table(spec)["countries.AAA.stockpile_days"]
     assert len(values) == n and values.between(low, low + width).all()
+
+
+def test_override_into_a_defaulted_table_keeps_its_other_entries(scenario_file):
+    spec = make_spec(
+        scenario_file,
+        parameters=[{"path": "market.lead_time_months.mining", "low": 24, "high": 60}],
+    )
+    base = spec.base_document()
+    assert base["market"]["lead_time_months"] == {
+        "mining": 120,
+        "separation": 36,
+        "magnets": 24,
+        "end_use": 12,
+    }
+    plan = plan_runs(spec, design_table(spec), version="test")
+    assert len(plan) == 3 and plan["run_id"].is_unique

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +15,11 @@ import pytest
 import tomli_w
 from worlds import small_world
 
-from experiments import runner
+from experiments import runner, sweep
 from experiments.analysis import load_results, query
 from experiments.spec import load_spec
 from experiments.store import finished_runs
-from experiments.sweep import estimate_sweep, parse_shard, run_sweep
+from experiments.sweep import estimate_sweep, parse_shard, run_sweep, sweep_throughput
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -96,8 +97,11 @@ def assert_same_results(a: Path, b: Path) -> None:
         pd.testing.assert_frame_equal(left[name], right[name], check_dtype=False, obj=name)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_process_pool_matches_serial(serial_out, spec_path, tmp_path, workers):
+@pytest.mark.parametrize("workers,start", [(1, "fork"), (2, "fork"), (1, "forkserver")])
+def test_process_pool_matches_serial(serial_out, spec_path, tmp_path, monkeypatch, workers, start):
+    if start == "forkserver":  # what a sweep uses when other threads are alive (notebook, Dask)
+        monkeypatch.setattr(sweep.threading, "active_count", lambda: 2)
+    assert sweep._process_context().get_start_method() == start
     summary = run_sweep(spec_path, tmp_path / "out", workers=workers, progress=False)
     assert summary.ok == 6
     assert_same_results(serial_out, tmp_path / "out")
@@ -220,3 +224,50 @@ def test_estimate_extrapolates_time_and_disk(spec_path):
     assert est["seconds_per_run"] > 0 and est["bytes_per_run"] > 0
     assert est["wall_seconds"] == pytest.approx(est["cpu_seconds"] / 2)
     assert est["disk_bytes"] == pytest.approx(est["bytes_per_run"] * 6)
+
+
+def test_new_code_version_in_same_folder_is_refused(serial_out, spec_path, monkeypatch):
+    from experiments import store
+
+    monkeypatch.setattr(store, "code_version", lambda: "9.9.9+gdeadbeef")
+    with pytest.raises(ValueError, match="code version .* this is 9.9.9"):
+        run_sweep(spec_path, serial_out, workers=0, progress=False)
+
+
+def test_sweep_throughput_reports_both_rates_and_the_scaling_ratio():
+    figures = sweep_throughput(workers=2, runs=2, months=1)
+    assert figures["sweep_serial_runs_per_s"] > 0 and figures["sweep_parallel_runs_per_s"] > 0
+    assert figures["sweep_scaling_efficiency"] == pytest.approx(
+        figures["sweep_speedup"] / 2, abs=2e-3
+    )
+
+
+def test_a_run_written_twice_is_read_once(serial_out, tmp_path):
+    out = tmp_path / "copy"
+    shutil.copytree(serial_out, out)
+    chunk = sorted((out / "parts").glob("chunk-*"))[0]
+    shutil.copytree(chunk, out / "parts" / "chunk-zzzz-duplicate")  # e.g. two drivers racing
+    before, after = tables_of(serial_out), tables_of(out)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name], check_dtype=False, obj=name)
+
+
+def test_chunk_with_mixed_type_event_values_is_still_written(tmp_path):
+    from experiments.store import write_chunk
+
+    events = pd.DataFrame({"run_id": ["r1"] * 3, "new_value": [1.0, ["JPN"], "x"]})
+    folder = write_chunk(tmp_path, {"events": events})
+    assert pd.read_parquet(folder / "events.parquet")["new_value"].tolist() == [
+        "1.0",
+        "['JPN']",
+        "x",
+    ]
+
+
+def test_edited_scenario_file_is_not_mixed_into_old_results(tmp_path):
+    spec = write_spec(tmp_path / "spec", months=2, replications=1, samples=1)
+    run_sweep(spec, tmp_path / "out", workers=0, progress=False)
+    edited = small_world(months=2, demand_scale=2.0)
+    (tmp_path / "spec" / "small.toml").write_bytes(tomli_w.dumps(edited).encode())
+    with pytest.raises(ValueError, match="another spec"):
+        run_sweep(spec, tmp_path / "out", workers=0, progress=False)
