@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 from dataclasses import dataclass, field
@@ -213,6 +214,7 @@ def _firms(model: RareEarthModel) -> pd.DataFrame:
     )
 
 
+@functools.cache
 def code_version() -> str:
     """Package version plus the git commit, when available."""
     version = metadata.version("reegame") if _installed() else "0+unknown"
@@ -234,14 +236,20 @@ def _installed() -> bool:
         return False
 
 
-def manifest(model: RareEarthModel) -> dict[str, Any]:
-    """What produced a run: scenario, overrides, seed, code and package versions."""
-    packages = {}
+@functools.cache
+def package_versions() -> dict[str, str | None]:
+    """Versions of the packages a run's numbers depend on (looked up once per process)."""
+    versions: dict[str, str | None] = {}
     for name in ("mesa", "numpy", "pandas", "numba", "pydantic", "pyarrow", "scipy"):
         try:
-            packages[name] = metadata.version(name)
+            versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            packages[name] = None
+            versions[name] = None
+    return versions
+
+
+def manifest(model: RareEarthModel) -> dict[str, Any]:
+    """What produced a run: scenario, overrides, seed, code and package versions."""
     return {
         "scenario": model.spec.meta.name,
         "scenario_title": model.spec.meta.title,
@@ -251,6 +259,6 @@ def manifest(model: RareEarthModel) -> dict[str, Any]:
         "overrides": getattr(model, "overrides", []),
         "code_version": code_version(),
         "python": platform.python_version(),
-        "packages": packages,
+        "packages": dict(package_versions()),
         "sources": model.spec.meta.sources,
     }

@@ -20,7 +20,7 @@ from agents import behaviour
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, Firm, build_firms
-from agents.strategies import PublicState
+from agents.strategies import PublicState, make_strategy
 from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
@@ -184,11 +184,37 @@ class RareEarthModel(mesa.Model):
         return self._firm_agents[row]
 
     def intervene(self, country: str, instrument: str, value: Any, note: str = "user") -> None:
-        """Set an instrument from outside (the app, a notebook); applies from the next month."""
-        if country not in self.countries:
-            raise ScenarioError(f"country {country!r} not among {self.regions}")
+        """Set an instrument from outside (the app, a notebook); applies from the next month.
+
+        ``instrument`` is a dotted path inside :class:`Policy`. A newer value for the same
+        instrument before the next month replaces the older one (one event per month).
+        """
+        self._country(country)
         self._validated(self.countries[country].policy, instrument, value)
-        self.pending.append((country, instrument, value, note))
+        self._queue(country, instrument, value, note)
+
+    def set_strategy(self, country: str, family: str, name: str, note: str = "user", **params: Any) -> None:
+        """Choose a country's strategy for one lever family; it decides from the next month."""
+        self._country(country)
+        make_strategy(family, name, **params)  # unknown names and bad parameters raise now
+        self._queue(country, f"strategy.{family}", {"name": name, **params}, note)
+
+    def set_stockpile_days(self, country: str, days: float, note: str = "user") -> None:
+        """Change a country's stockpile target (days of use, schema bounds) from the next month."""
+        checked = self._country(country).spec.model_copy()
+        try:
+            checked.stockpile_days = days
+        except ValueError as err:
+            raise ScenarioError(f"countries.{country}.stockpile_days = {days!r}: {err}") from None
+        self._queue(country, "stockpile_days", checked.stockpile_days, note)
+
+    def _country(self, code: str) -> CountryAgent:
+        if code not in self.countries:
+            raise ScenarioError(f"country {code!r} not among {self.regions}")
+        return self.countries[code]
+
+    def _queue(self, country: str, what: str, value: Any, note: str) -> None:
+        self.pending = [p for p in self.pending if p[:2] != (country, what)] + [(country, what, value, note)]
 
     def step(self) -> None:
         """Play one month."""
@@ -220,8 +246,8 @@ class RareEarthModel(mesa.Model):
         changed = False
         for ev in self.events_by_month.get(self.month, []):
             changed |= self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
-        for code, instrument, value, note in self.pending:
-            changed |= self._apply(code, instrument, value, note)
+        for code, what, value, note in self.pending:
+            changed |= self._apply_pending(code, what, value, note)
         self.pending = []
         for code, agent in self.countries.items():
             for family, strategy in agent.strategies.items():
@@ -231,6 +257,22 @@ class RareEarthModel(mesa.Model):
             self.policy.refresh()
         if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
+
+    def _apply_pending(self, code: str, what: str, value: Any, note: str) -> bool:
+        """Apply a queued change; strategy and stockpile-target changes are logged here."""
+        agent = self.countries[code]
+        if what == "stockpile_days":
+            old, agent.stockpile_days = agent.stockpile_days, value
+            self.recorder.event(code, what, old, value, note)
+            return False
+        if what.startswith("strategy."):
+            family = what.removeprefix("strategy.")
+            old = agent.strategies[family].describe()
+            params = {k: v for k, v in value.items() if k != "name"}
+            agent.set_strategy(family, value["name"], **params)
+            self.recorder.event(code, what, old, agent.strategies[family].describe(), note)
+            return False
+        return self._apply(code, what, value, note)
 
     def _apply(self, code: str, instrument: str, value: Any, source: str) -> bool:
         agent = self.countries[code]

@@ -38,8 +38,10 @@ def user_events(session: Session) -> pd.DataFrame:
 # ---- stepping and the reference run ------------------------------------------------------------
 def test_step_advances_live_and_reference_together(session):
     assert session.step(3)
-    assert session.month == session.reference.month == 3
+    assert session.month == 3 and session.reference.month >= 3  # the reference plays ahead
     assert session.live_tables().prices["month"].max() == 2
+    assert session.reference_tables().prices["month"].max() == 2  # ... but is shown to here
+    pd.testing.assert_frame_equal(session.live_tables().shares, session.reference_tables().shares)
 
 
 def test_reference_run_is_untouched_by_changes_and_equals_a_fresh_run(session, world):
@@ -93,9 +95,21 @@ def test_strategy_change_applies_from_next_month_and_is_logged(session):
     strategy = session.live.countries["BBB"].strategies["stockpiling"]
     assert strategy.name == "days_of_use_target" and strategy.params.target_days == 30.0
     logged = user_events(session)
-    assert logged[["month", "country", "instrument", "new_value"]].values.tolist() == [
-        [1, "BBB", "strategy.stockpiling", "days_of_use_target"]
+    assert logged[["month", "country", "instrument", "old_value"]].values.tolist() == [
+        [1, "BBB", "strategy.stockpiling", "passive"]
     ]
+    assert logged["new_value"].iloc[0].startswith("days_of_use_target {'target_days': 30.0")
+
+
+def test_strategy_parameters_are_bounded_by_the_strategy_schema(session):
+    specs = {s.path: s for s in controls.strategy_parameters("export_controls", "licence_regime")}
+    assert (specs["approval_rate"].minimum, specs["approval_rate"].maximum) == (0.0, 1.0)
+    assert specs["review_delay_months"].kind == "integer"
+    assert controls.strategy_parameters("export_controls", "passive") == []
+    session.set_strategy("AAA", "export_controls", "licence_regime", approval_rate=0.2)
+    assert session.strategy_params("AAA", "export_controls")["approval_rate"] == 0.2
+    assert not session.set_strategy("AAA", "export_controls", "licence_regime", approval_rate=2.0)
+    assert "approval_rate" in session.error
 
 
 def test_stockpile_days_change_is_checked_queued_and_logged(session):
@@ -157,8 +171,7 @@ def _ge_le(model, name):
     return ge, le
 
 
-@pytest.mark.parametrize("name", ["licence_approval_rate", "licence_review_delay_months",
-                                  "patent_royalty_share"])
+@pytest.mark.parametrize("name", ["licence_approval_rate", "licence_review_delay_months", "patent_royalty_share"])
 def test_instrument_bounds_equal_the_schema(name):
     spec = controls.policy_field(name)
     assert (spec.minimum, spec.maximum) == _ge_le(Policy, name)
@@ -173,8 +186,13 @@ def test_dict_instrument_and_country_field_bounds_equal_the_schema():
     assert (days.minimum, days.maximum) == _ge_le(Country, "stockpile_days")
     assert days.description == Country.model_fields["stockpile_days"].description
     licensed = controls.policy_field("licence_commodities")
-    assert set(licensed.choices) == {"concentrate", "heavy_concentrate", "ndpr_oxide",
-                                     "dytb_oxide", "ndfeb_magnet"}
+    assert set(licensed.choices) == {
+        "concentrate",
+        "heavy_concentrate",
+        "ndpr_oxide",
+        "dytb_oxide",
+        "ndfeb_magnet",
+    }
     with pytest.raises(KeyError):
         controls.policy_field("no_such_instrument")
 
@@ -231,9 +249,13 @@ def test_chart_functions_return_labelled_figures(session):
 
 def test_charts_draw_before_the_first_month(session):
     live = session.live_tables()
-    for fig in (charts.prices_figure(live.prices), charts.shares_figure(live.shares),
-                charts.shortages_figure(live.countries), charts.stockpiles_figure(live.countries),
-                charts.flows_figure(live.flows, session.regions, "ndpr_oxide", -1)):
+    for fig in (
+        charts.prices_figure(live.prices),
+        charts.shares_figure(live.shares),
+        charts.shortages_figure(live.countries),
+        charts.stockpiles_figure(live.countries),
+        charts.flows_figure(live.flows, session.regions, "ndpr_oxide", -1),
+    ):
         _labelled(fig)
         charts.figure_png(fig, dpi=40)
 
@@ -256,3 +278,23 @@ def test_launch_binds_to_localhost_offline_without_telemetry():
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_ASSETS_PROXY"] == "True"
     assert env["SOLARA_ASSETS_CDN"].startswith("offline://")
+
+
+def test_play_catches_up_by_skipping_frames_not_months():
+    from viz.app import MAX_CATCH_UP_MONTHS, months_this_frame
+
+    assert months_this_frame(0.0, 5, 60) == 1  # on time: a redraw per month
+    assert months_this_frame(0.45, 5, 60) == 3  # 0.45 s behind at 5 months/s: two more
+    assert months_this_frame(10.0, 24, 60) == MAX_CATCH_UP_MONTHS
+    assert months_this_frame(10.0, 24, 2) == 2  # never past the horizon
+    assert months_this_frame(0.0, 5, 0) == 1  # Step-like past the horizon
+
+
+def test_switching_to_a_shipped_scenario_rebuilds_both_runs(session):
+    session.step(2)
+    assert session.reset(scenario="quota-2010")
+    assert session.scenario == "quota-2010" and session.month == 0
+    assert session.live is not session.reference
+    assert session.live.spec.meta.name == session.reference.spec.meta.name == "quota-2010"
+    assert not session.reset(scenario="no-such-scenario")
+    assert "no-such-scenario" in session.error and session.scenario == "quota-2010"

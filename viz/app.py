@@ -22,9 +22,19 @@ from viz.state import DEFAULT_SEED, Session
 MAX_CATCH_UP_MONTHS = 12
 
 
+def months_this_frame(lag_s: float, months_per_s: float, months_left: int) -> int:
+    """Months to play before the next redraw: one, plus those the last frames fell behind by.
+
+    Keeps Play at the chosen speed when a month plus its redraw takes longer than
+    ``1 / months_per_s`` (the chart then skips frames, not months); never past the horizon.
+    """
+    behind = int(lag_s * months_per_s)
+    return max(1, min(MAX_CATCH_UP_MONTHS, 1 + behind, months_left))
+
+
 @solara.component
 def Page():
-    """The page: run controls and policy controls on the left, charts on the right."""
+    """Lay out the page: run and policy controls on the left, charts on the right."""
     session = solara.use_memo(lambda: Session(seed=DEFAULT_SEED), [])
     version = solara.use_reactive(0)
     playing = solara.use_reactive(False)
@@ -37,7 +47,7 @@ def Page():
         lag = 0.0
         while playing.value and not cancel.is_set():
             begun = time.perf_counter()
-            months = min(MAX_CATCH_UP_MONTHS, 1 + int(lag * speed.value))
+            months = months_this_frame(lag, speed.value, session.horizon - session.month)
             ok = session.step(months)
             bump()
             if not ok or session.month >= session.horizon:
@@ -63,7 +73,7 @@ def Page():
 
 @solara.component
 def RunControls(session: Session, playing: solara.Reactive, speed: solara.Reactive, bump):
-    """Scenario, seed, Reset, Step, Play/Pause and speed."""
+    """Show scenario, seed, Reset, Step, Play/Pause and speed."""
     scenarios = list(available_scenarios())
 
     def reset(scenario: str | None = None, seed: int | None = None) -> None:
@@ -76,18 +86,35 @@ def RunControls(session: Session, playing: solara.Reactive, speed: solara.Reacti
         bump()
 
     with solara.Card("Run", margin=0):
-        solara.Select("Scenario", values=scenarios, value=str(session.scenario),
-                      on_value=lambda name: reset(scenario=name), disabled=playing.value)
-        solara.InputInt("Seed", value=session.seed, disabled=playing.value,
-                        on_value=lambda seed: reset(seed=seed))
+        solara.Select(
+            "Scenario",
+            values=scenarios,
+            value=str(session.scenario),
+            on_value=lambda name: reset(scenario=name),
+            disabled=playing.value,
+        )
+        solara.InputInt(
+            "Seed",
+            value=session.seed,
+            disabled=playing.value,
+            on_value=lambda seed: reset(seed=seed),
+        )
         with solara.Row(gap="6px"):
             solara.Button("Reset", on_click=lambda: reset(), outlined=True, classes=["ree-reset"])
-            solara.Button("Step", on_click=step, disabled=playing.value, color="primary",
-                          classes=["ree-step"])
+            solara.Button("Step", on_click=step, disabled=playing.value, color="primary", classes=["ree-step"])
             if playing.value:
-                solara.Button("Pause", on_click=lambda: playing.set(False), color="warning",
-                              classes=["ree-pause"])
+                solara.Button(
+                    "Pause",
+                    on_click=lambda: playing.set(False),
+                    color="warning",
+                    classes=["ree-pause"],
+                )
             else:
-                solara.Button("Play", on_click=lambda: playing.set(True), color="success",
-                              disabled=session.month >= session.horizon, classes=["ree-play"])
+                solara.Button(
+                    "Play",
+                    on_click=lambda: playing.set(True),
+                    color="success",
+                    disabled=session.month >= session.horizon,
+                    classes=["ree-play"],
+                )
         solara.SliderInt("Speed (months/s)", value=speed, min=1, max=24)

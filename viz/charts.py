@@ -31,14 +31,19 @@ DPI = 80
 
 
 def _figure(rows: int, height: float = 2.0, width: float = 10.0) -> tuple[Figure, np.ndarray]:
-    """A column of panels sharing the time axis, room on the right for legends.
+    """Make a column of panels sharing the time axis, room on the right for legends.
 
     Fixed margins, not constrained layout: it costs more than the drawing itself.
     """
     fig = Figure(figsize=(width, height * rows + 0.6), dpi=DPI)
     axes = fig.subplots(rows, 1, squeeze=False, sharex=True)
-    fig.subplots_adjust(left=0.08, right=0.76, top=1 - 0.35 / (height * rows + 0.6),
-                        bottom=0.45 / (height * rows + 0.6), hspace=0.35)
+    fig.subplots_adjust(
+        left=0.08,
+        right=0.76,
+        top=1 - 0.35 / (height * rows + 0.6),
+        bottom=0.45 / (height * rows + 0.6),
+        hspace=0.35,
+    )
     for ax in axes.ravel():
         locator = AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
@@ -48,7 +53,7 @@ def _figure(rows: int, height: float = 2.0, width: float = 10.0) -> tuple[Figure
 
 
 def _legend(ax, **style) -> None:
-    """A legend to the right of the panel, if anything in it is labelled."""
+    """Put a legend right of the panel, if anything in it is labelled."""
     if ax.get_legend_handles_labels()[0]:
         ax.legend(**{"loc": "upper left", "bbox_to_anchor": (1.0, 1.0), "fontsize": 8, **style})
 
@@ -64,14 +69,18 @@ def mark_events(ax, events: pd.DataFrame | None) -> None:
     policy = events[events["source"] != "firm"]
     is_strategy = policy["source"].str.startswith("strategy")
     on_x = ax.get_xaxis_transform()  # x in data, y in axes fraction
-    for chosen, style in ((policy[is_strategy], STRATEGY_EVENT_STYLE), (policy[~is_strategy], EVENT_STYLE)):
+    for chosen, style in (
+        (policy[is_strategy], STRATEGY_EVENT_STYLE),
+        (policy[~is_strategy], EVENT_STYLE),
+    ):
         dates = pd.unique(chosen["date"])
         if len(dates):
             ax.vlines(dates, 0.0, 1.0, transform=on_x, linewidth=0.9, **style)
 
 
-def shares_figure(shares: pd.DataFrame, reference: pd.DataFrame | None = None,
-                  events: pd.DataFrame | None = None) -> Figure:
+def shares_figure(
+    shares: pd.DataFrame, reference: pd.DataFrame | None = None, events: pd.DataFrame | None = None
+) -> Figure:
     """Market share of output by country, one stacked-area panel per stage."""
     fig, axes = _figure(len(SHARE_STAGES), height=1.9)
     for ax, stage in zip(axes, SHARE_STAGES, strict=True):
@@ -91,9 +100,13 @@ def shares_figure(shares: pd.DataFrame, reference: pd.DataFrame | None = None,
     return fig
 
 
-def prices_figure(prices: pd.DataFrame, reference: pd.DataFrame | None = None,
-                  events: pd.DataFrame | None = None, commodity: str = "ndpr_oxide",
-                  china: str = CHINA) -> Figure:
+def prices_figure(
+    prices: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    commodity: str = "ndpr_oxide",
+    china: str = CHINA,
+) -> Figure:
     """Price of one commodity by region; the China vs ex-China wedge is shaded."""
     fig, (ax,) = _figure(1, height=3.6)
     ax.set_title(f"{commodity}: price by region", fontsize=10, loc="left")
@@ -111,8 +124,12 @@ def prices_figure(prices: pd.DataFrame, reference: pd.DataFrame | None = None,
         if china in ref.columns:
             ax.plot(ref.index, ref[china], label=f"reference {china}", **REFERENCE_STYLE)
         others = [r for r in ref.columns if r != china]
-        ax.plot(ref.index, ref[others].mean(axis=1), label=f"reference ex-{china}",
-                **{**REFERENCE_STYLE, "linestyle": ":"})
+        ax.plot(
+            ref.index,
+            ref[others].mean(axis=1),
+            label=f"reference ex-{china}",
+            **{**REFERENCE_STYLE, "linestyle": ":"},
+        )
     mark_events(ax, events)
     _legend(ax, fontsize=7, ncol=2)
     return fig
@@ -125,12 +142,21 @@ def _wedge(ax, wide: pd.DataFrame, china: str) -> None:
     ex_china = wide[others].mean(axis=1)
     ax.plot(wide.index, wide[china], color="tab:red", linewidth=1.8, label=f"{china}")
     ax.plot(wide.index, ex_china, color="tab:blue", linewidth=1.8, label=f"ex-{china} (mean)")
-    ax.fill_between(wide.index, wide[china], ex_china, color="tab:orange", alpha=0.25,
-                    label=f"{china} vs ex-{china} wedge")
+    ax.fill_between(
+        wide.index,
+        wide[china],
+        ex_china,
+        color="tab:orange",
+        alpha=0.25,
+        label=f"{china} vs ex-{china} wedge",
+    )
 
 
-def shortages_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = None,
-                     events: pd.DataFrame | None = None) -> Figure:
+def shortages_figure(
+    countries: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+) -> Figure:
     """Magnet shortages: stacked by sector (world), and by country (all sectors)."""
     fig, axes = _figure(2, height=2.2)
     columns = [f"shortage_{s}_t" for s in SECTORS]
@@ -157,8 +183,11 @@ def shortages_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = N
     return fig
 
 
-def stockpiles_figure(countries: pd.DataFrame, reference: pd.DataFrame | None = None,
-                      events: pd.DataFrame | None = None) -> Figure:
+def stockpiles_figure(
+    countries: pd.DataFrame,
+    reference: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+) -> Figure:
     """State stockpiles by country, one panel per commodity that any state holds."""
     held = [c for c in COMMODITIES if _holds(countries, c) or _holds(reference, c)] or ["ndpr_oxide"]
     fig, axes = _figure(len(held), height=1.8)
@@ -207,7 +236,7 @@ def flows_figure(flows: pd.DataFrame, regions: list[str], commodity: str, month:
 
 
 def figure_png(fig: Figure, dpi: int = 120) -> bytes:
-    """A figure as PNG bytes (for display and for download)."""
+    """Render a figure as PNG bytes (for download)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

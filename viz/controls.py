@@ -90,6 +90,7 @@ def _field(model_cls: type[BaseModel], path: str) -> FieldSpec:
             node = node["additionalProperties"]
         else:
             raise KeyError(f"{model_cls.__name__} has no field {path!r}")
+        node = _not_null(node)
         description = node.get("description", description)
     items = node.get("items", {})
     return FieldSpec(
@@ -103,14 +104,30 @@ def _field(model_cls: type[BaseModel], path: str) -> FieldSpec:
     )
 
 
+def _not_null(node: dict[str, Any]) -> dict[str, Any]:
+    """The non-null branch of an optional field (``float | None``)."""
+    branches = [b for b in node.get("anyOf", []) if b.get("type") != "null"]
+    return {**node, **branches[0]} if len(branches) == 1 else node
+
+
+def strategy_parameters(family: str, name: str) -> list[FieldSpec]:
+    """Numeric parameters of a strategy that the schema bounds on both sides (slider-ready)."""
+    params = REGISTRY[family][name].Parameters
+    fields = [_field(params, key) for key in params.model_fields]
+    return [f for f in fields if f.kind in ("number", "integer") and None not in (f.minimum, f.maximum)]
+
+
 @cache
 def _schema(model_cls: type[BaseModel]) -> dict[str, Any]:
     return model_cls.model_json_schema()
 
 
 def label(path: str) -> str:
-    """A readable label with units from a field path: ``licence_review_delay_months`` ->
-    ``Licence review delay (months)``; a dict key is appended: ``... ndpr_oxide``."""
+    """Make a readable label with units from a field path.
+
+    ``licence_review_delay_months`` -> ``Licence review delay (months)``; a dict key is
+    appended: ``export_quota_t_per_year.ndpr_oxide`` -> ``Export quota ndpr oxide (t/yr)``.
+    """
     field, _, key = path.partition(".")
     unit = ""
     for suffix, shown in UNITS:
@@ -124,7 +141,7 @@ def label(path: str) -> str:
 
 
 def strategy_choices() -> dict[str, list[str]]:
-    """Registered strategy names per lever family (``passive`` first)."""
+    """Return registered strategy names per lever family (``passive`` first)."""
     return {f: sorted(REGISTRY[f], key=lambda n: (n != "passive", n)) for f in LEVER_FAMILIES}
 
 
@@ -134,8 +151,7 @@ def strategy_doc(family: str, name: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else name
 
 
-def quota_ceiling_t_per_year(capacity_t_per_year: dict[str, float], commodity: str,
-                             current: float | None) -> float:
+def quota_ceiling_t_per_year(capacity_t_per_year: dict[str, float], commodity: str, current: float | None) -> float:
     """Slider top for a quota: the exporter's capacity (the schema has no upper bound)."""
     top = max(capacity_t_per_year.get(commodity, 0.0), current or 0.0)
     return top if top > 0 else 1.0
@@ -144,7 +160,11 @@ def quota_ceiling_t_per_year(capacity_t_per_year: dict[str, float], commodity: s
 # ---- Solara widgets --------------------------------------------------------------------------
 @solara.component
 def PolicyControls(session, version: int, bump):
-    """One country's strategies and key instruments; every change applies from next month."""
+    """Show one country's strategies and key instruments (changes apply next month).
+
+    ``version`` is passed down so that panels redraw when the session (mutable, hence
+    equal to itself) has changed.
+    """
     country = solara.use_reactive(CHINA if CHINA in session.regions else session.regions[0])
     if country.value not in session.regions:  # the scenario changed
         country.value = session.regions[0]
@@ -155,29 +175,50 @@ def PolicyControls(session, version: int, bump):
 
     with solara.Card("Policy (applies from next month)", margin=0, classes=["ree-policy"]):
         solara.Select("Country", values=session.regions, value=country, classes=["ree-country"])
-        StrategyPickers(session, code, apply)
-        QuotaSliders(session, code, apply)
-        LicenceControls(session, code, apply)
-        SubsidySlider(session, code, apply)
-        _slider(country_field(STOCKPILE_DAYS), session.stockpile_days(code),
-                lambda days: apply(session.set_stockpile_days(code, days)))
-        _slider(policy_field(ROYALTY), session.instrument(code, ROYALTY) or 0.0,
-                lambda v: apply(session.intervene(code, ROYALTY, v)))
+        StrategyPickers(session, code, version, apply)
+        QuotaSliders(session, code, version, apply)
+        LicenceControls(session, code, version, apply)
+        SubsidySlider(session, code, version, apply)
+        _slider(
+            country_field(STOCKPILE_DAYS),
+            session.stockpile_days(code),
+            lambda days: apply(session.set_stockpile_days(code, days)),
+        )
+        _slider(
+            policy_field(ROYALTY),
+            session.instrument(code, ROYALTY) or 0.0,
+            lambda v: apply(session.intervene(code, ROYALTY, v)),
+        )
 
 
 @solara.component
-def StrategyPickers(session, code: str, apply):
-    """A strategy per lever family, chosen from the registry."""
+def StrategyPickers(session, code: str, version: int, apply):
+    """Choose a strategy per lever family from the registry, and its bounded parameters."""
     current = session.strategy_names(code)
     for family, names in strategy_choices().items():
-        solara.Select(f"{family.replace('_', ' ')} strategy", values=names, value=current[family],
-                      on_value=lambda name, f=family: apply(session.set_strategy(code, f, name)),
-                      classes=[f"ree-strategy-{family}"])
+        name = current[family]
+        solara.Select(
+            f"{family.replace('_', ' ')} strategy",
+            values=names,
+            value=name,
+            on_value=lambda chosen, f=family: apply(session.set_strategy(code, f, chosen)),
+            classes=[f"ree-strategy-{family}"],
+        )
+        params = session.strategy_params(code, family)
+        for spec in strategy_parameters(family, name):
+            if params.get(spec.path) is not None:
+                _slider(
+                    spec,
+                    params[spec.path],
+                    lambda v, f=family, n=name, p=spec.path: apply(
+                        session.set_strategy(code, f, n, **{**session.strategy_params(code, f), p: v})
+                    ),
+                )
 
 
 @solara.component
-def QuotaSliders(session, code: str, apply):
-    """Export quotas on the oxides; unchecking lifts the quota."""
+def QuotaSliders(session, code: str, version: int, apply):
+    """Set export quotas on the oxides; unchecking lifts the quota."""
     capacity = session.live.spec.countries[code].capacity_t_per_year
     for commodity in QUOTA_COMMODITIES:
         path = f"{QUOTA}.{commodity}"
@@ -199,20 +240,26 @@ def QuotaSliders(session, code: str, apply):
 
 
 @solara.component
-def LicenceControls(session, code: str, apply):
-    """Which commodities need an export licence, the approval rate and the review delay."""
+def LicenceControls(session, code: str, version: int, apply):
+    """Set licensed commodities, the approval rate and the review delay."""
     licensed = policy_field(LICENSED)
-    solara.SelectMultiple(licensed.label, values=list(session.instrument(code, LICENSED) or []),
-                          all_values=list(licensed.choices),
-                          on_value=lambda v: apply(session.intervene(code, LICENSED, list(v))))
+    solara.SelectMultiple(
+        licensed.label,
+        values=list(session.instrument(code, LICENSED) or []),
+        all_values=list(licensed.choices),
+        on_value=lambda v: apply(session.intervene(code, LICENSED, list(v))),
+    )
     for path in (APPROVAL, DELAY):
-        _slider(policy_field(path), session.instrument(code, path),
-                lambda v, p=path: apply(session.intervene(code, p, v)))
+        _slider(
+            policy_field(path),
+            session.instrument(code, path),
+            lambda v, p=path: apply(session.intervene(code, p, v)),
+        )
 
 
 @solara.component
-def SubsidySlider(session, code: str, apply):
-    """A production subsidy on one commodity."""
+def SubsidySlider(session, code: str, version: int, apply):
+    """Set a production subsidy on one commodity."""
     commodity = solara.use_reactive("ndpr_oxide")
     spec = policy_field(f"{SUBSIDY}.{commodity.value}")
     solara.Select("Subsidised commodity", values=list(policy_field(LICENSED).choices), value=commodity)
@@ -221,12 +268,11 @@ def SubsidySlider(session, code: str, apply):
 
 
 def _slider(spec: FieldSpec, value, on_value, top: float | None = None):
-    """A slider bounded by the schema (``top`` only where the schema sets no maximum)."""
+    """Make a slider bounded by the schema (``top`` only where it sets no maximum)."""
     low = spec.minimum if spec.minimum is not None else 0.0
     high = spec.maximum if spec.maximum is not None else top
+    shown = f"{spec.label}: {value:,.6g}"
     if spec.kind == "integer":
-        return solara.SliderInt(spec.label, value=int(value), min=int(low), max=int(high),
-                                on_value=on_value)
+        return solara.SliderInt(shown, value=int(value), min=int(low), max=int(high), on_value=on_value)
     step = (high - low) / 100.0
-    return solara.SliderFloat(spec.label, value=float(value), min=low, max=high, step=step,
-                              on_value=on_value)
+    return solara.SliderFloat(shown, value=float(value), min=low, max=high, step=step, on_value=on_value)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -20,15 +22,25 @@ OFFLINE_ENV = {
 
 
 def command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
-    """The ``solara run`` command line of the app."""
+    """Return the ``solara run`` command line of the app."""
     solara = Path(sys.executable).with_name("solara")
     exe = [str(solara)] if solara.exists() else [sys.executable, "-m", "solara"]
-    return [*exe, "run", APP, "--host", host, "--port", str(port), "--production",
-            "--no-open", "--no-check-version"]
+    return [
+        *exe,
+        "run",
+        APP,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
 
 
 def environment() -> dict[str, str]:
-    """This process's environment with telemetry off and assets served offline."""
+    """Return this environment with telemetry off and assets served offline."""
     env = dict(os.environ)
     env.update(OFFLINE_ENV)
     env.setdefault("VIRTUAL_ENV", sys.prefix)  # where Solara looks for its cached assets
@@ -46,6 +58,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False)
     if host not in ("127.0.0.1", "localhost"):
         print(f"warning: listening on {host}, reachable from other machines", flush=True)
     process = subprocess.Popen(command(host, port), cwd=ROOT, env=environment())
+    if threading.current_thread() is threading.main_thread():  # never orphan the server
+        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     if open_browser:
         webbrowser.open(url)
     try:

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import solara
 import solara.lab
+import solara.widgets
 
 from model.outputs import TABLES
 from model.schema import COMMODITIES
-from viz import charts
+from viz import charts, vega
 from viz.state import Session, largest_price_gap, table_csv, table_parquet
 
 CHART_TABS = ("prices", "shares", "shortages", "stockpiles", "flows")
-TAB_LABELS = {"prices": "Prices", "shares": "Market shares", "shortages": "Shortages",
-              "stockpiles": "Stockpiles", "flows": "Trade flows"}
+TAB_LABELS = {
+    "prices": "Prices",
+    "shares": "Market shares",
+    "shortages": "Shortages",
+    "stockpiles": "Stockpiles",
+    "flows": "Trade flows",
+}
 
 
 @solara.component
 def Status(session: Session, version: int, playing: bool):
-    """Months played, the next month's date, a readable error if the last action failed."""
+    """Show months played, the next date, and a readable error if an action failed."""
     with solara.Row(style={"align-items": "center", "gap": "12px"}):
         solara.Text("Months played:")
         solara.Text(str(session.month), classes=["ree-month"])
-        solara.Text(f"next month {session.date} · horizon {session.horizon} months · "
-                    f"{'playing' if playing else 'paused'}", classes=["ree-status"])
+        solara.Text(
+            f"next month {session.date} · horizon {session.horizon} months · {'playing' if playing else 'paused'}",
+            classes=["ree-status"],
+        )
     solara.Text(_gap_text(session), classes=["ree-gap"])
     if session.error:
         solara.Error(session.error, classes=["ree-error"])
@@ -38,33 +46,59 @@ def _gap_text(session: Session) -> str:
 
 @solara.component
 def ChartTabs(session: Session, version: int):
-    """One tab per chart; only the open tab is drawn (drawing dominates a month's time)."""
+    """Show one tab per chart; only the open tab is built and sent to the browser."""
     tab = solara.use_reactive(0)
     commodity = solara.use_reactive("ndpr_oxide")
+    chosen_month = solara.use_reactive(-1)  # -1: follow the latest month
+    latest = session.month - 1
+    month = latest if chosen_month.value < 0 or chosen_month.value > latest else chosen_month.value
     with solara.lab.Tabs(value=tab, lazy=True):
         for kind in CHART_TABS:
             with solara.lab.Tab(TAB_LABELS[kind]):
-                Chart(session, kind, commodity.value, session.data_key())
-    if CHART_TABS[tab.value] in ("prices", "flows"):
+                Chart(session, kind, commodity.value, month, session.data_key())
+    kind = CHART_TABS[tab.value]
+    if kind in ("prices", "flows"):
         solara.ToggleButtonsSingle(value=commodity, values=list(COMMODITIES))
+    if kind == "flows" and latest > 0:
+        with solara.Row(style={"align-items": "center"}):
+            solara.SliderInt("Month of flows", value=month, min=0, max=latest, on_value=chosen_month.set)
+            solara.Button("Latest", on_click=lambda: chosen_month.set(-1), text=True)
 
 
 @solara.component
-def Chart(session: Session, kind: str, commodity: str, data_key: tuple):
-    """A chart of the live run over the faint reference run, with a PNG download."""
-    def build():
-        return figure(session, kind, commodity)
-
-    fig = solara.use_memo(build, [data_key, kind, commodity])
+def Chart(session: Session, kind: str, commodity: str, month: int, data_key: tuple):
+    """Show a live chart (drawn by the browser) and its PNG download (matplotlib)."""
+    chart = solara.use_memo(lambda: spec(session, kind, commodity, month), [data_key, kind, commodity, month])
     with solara.Column(classes=["ree-chart", f"ree-chart-{kind}"]):
-        solara.FigureMatplotlib(fig, dependencies=[data_key, kind, commodity], format="png",
-                                dpi=charts.DPI)
-        solara.FileDownload(lambda: charts.figure_png(build()), label=f"{TAB_LABELS[kind]} PNG",
-                            filename=f"{session.file_stem()}_{kind}.png", mime_type="image/png")
+        solara.widgets.VegaLite.element(spec=chart)
+        solara.FileDownload(
+            lambda: charts.figure_png(figure(session, kind, commodity, month)),
+            label=f"{TAB_LABELS[kind]} PNG",
+            mime_type="image/png",
+            filename=f"{session.file_stem()}_{kind}{_suffix(kind, commodity)}.png",
+        )
 
 
-def figure(session: Session, kind: str, commodity: str):
-    """Build the figure of one chart kind from the session's tables."""
+def _suffix(kind: str, commodity: str) -> str:
+    return f"_{commodity}" if kind in ("prices", "flows") else ""
+
+
+def spec(session: Session, kind: str, commodity: str, month: int | None = None) -> dict:
+    """Build the Vega-Lite spec of one chart kind from the session's tables."""
+    live, ref = session.live_tables(), session.reference_tables()
+    if kind == "prices":
+        return vega.prices_spec(live.prices, ref.prices, live.events, commodity)
+    if kind == "shares":
+        return vega.shares_spec(live.shares, ref.shares, live.events)
+    if kind == "shortages":
+        return vega.shortages_spec(live.countries, ref.countries, live.events)
+    if kind == "stockpiles":
+        return vega.stockpiles_spec(live.countries, ref.countries, live.events)
+    return vega.flows_spec(live.flows, session.regions, commodity, session.month - 1 if month is None else month)
+
+
+def figure(session: Session, kind: str, commodity: str, month: int | None = None):
+    """Build the matplotlib figure of one chart kind (for PNG downloads)."""
     live, ref = session.live_tables(), session.reference_tables()
     if kind == "prices":
         return charts.prices_figure(live.prices, ref.prices, live.events, commodity)
@@ -74,12 +108,12 @@ def figure(session: Session, kind: str, commodity: str):
         return charts.shortages_figure(live.countries, ref.countries, live.events)
     if kind == "stockpiles":
         return charts.stockpiles_figure(live.countries, ref.countries, live.events)
-    return charts.flows_figure(live.flows, session.regions, commodity, session.month - 1)
+    return charts.flows_figure(live.flows, session.regions, commodity, session.month - 1 if month is None else month)
 
 
 @solara.component
 def EventsNow(session: Session, version: int):
-    """Changes waiting for next month, and the latest policy events of the live run."""
+    """Show changes waiting for next month and the live run's latest policy events."""
     pending = session.pending()
     with solara.Details(f"Pending changes ({len(pending)}) and recent policy events", expand=True):
         for code, what, value in pending:
@@ -93,14 +127,20 @@ def EventsNow(session: Session, version: int):
 
 @solara.component
 def Exports(session: Session, version: int):
-    """Download the live run's tables as CSV or Parquet."""
+    """Offer the live run's tables as CSV or Parquet downloads."""
     name = solara.use_reactive("prices")
     stem = session.file_stem()
     with solara.Card("Download the live run", margin=0):
         with solara.Row(style={"align-items": "center"}):
             solara.Select("Table", values=list(TABLES), value=name, classes=["ree-table"])
-            solara.FileDownload(lambda: table_csv(session.live_tables(), name.value),
-                                filename=f"{stem}_{name.value}.csv", label="CSV",
-                                mime_type="text/csv")
-            solara.FileDownload(lambda: table_parquet(session.live_tables(), name.value),
-                                filename=f"{stem}_{name.value}.parquet", label="Parquet")
+            solara.FileDownload(
+                lambda: table_csv(session.live_tables(), name.value),
+                filename=f"{stem}_{name.value}.csv",
+                label="CSV",
+                mime_type="text/csv",
+            )
+            solara.FileDownload(
+                lambda: table_parquet(session.live_tables(), name.value),
+                filename=f"{stem}_{name.value}.parquet",
+                label="Parquet",
+            )

@@ -9,6 +9,8 @@ needs a browser: the page in :mod:`viz.app` only calls these methods.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import io
 import threading
 from collections.abc import Callable
@@ -20,10 +22,13 @@ from pydantic import ValidationError
 from agents.strategies import make_strategy
 from model.outputs import TABLES, RunTables, tables
 from model.run import build_model
-from model.scenario import available_scenarios, format_errors
+from model.scenario import available_scenarios, format_errors, set_path
 from model.world import RareEarthModel
 
 DEFAULT_SEED = 7
+#: The reference run is played this many months at a time, its tables built once per batch
+#: and cut at the live month (a table rebuild every month costs more than a month's step).
+REFERENCE_AHEAD = 12
 USER = "user (app)"
 
 Builder = Callable[[Any, int], RareEarthModel]
@@ -49,17 +54,22 @@ class Session:
         self._build = build
         self.scenario = scenario if scenario is not None else default_scenario()
         self.seed = seed
-        self.reset()
+        if not self.reset():
+            raise RuntimeError(self.error)
 
     # ---- runs -------------------------------------------------------------------------
     def reset(self, scenario: Any = None, seed: int | None = None) -> bool:
         """Rebuild both runs at month 0 (optionally for another scenario or seed)."""
         with self._lock:
             try:
-                live = self._build(scenario if scenario is not None else self.scenario,
-                                   self.seed if seed is None else seed)
-                reference = self._build(scenario if scenario is not None else self.scenario,
-                                        self.seed if seed is None else seed)
+                live = self._build(
+                    scenario if scenario is not None else self.scenario,
+                    self.seed if seed is None else seed,
+                )
+                reference = self._build(
+                    scenario if scenario is not None else self.scenario,
+                    self.seed if seed is None else seed,
+                )
             except Exception as err:  # a bad scenario keeps the previous runs
                 self.error = _message("Could not build the scenario", err)
                 return False
@@ -67,8 +77,6 @@ class Session:
             self.seed = self.seed if seed is None else seed
             self.live, self.reference = live, reference
             self.error: str | None = None
-            self._queued: dict[tuple[str, str], Any] = {}
-            self._strategy_params: dict[tuple[str, str], dict[str, Any]] = {}
             self._cache: dict[str, tuple[Any, RunTables]] = {}
             return True
 
@@ -97,10 +105,9 @@ class Session:
         with self._lock:
             try:
                 for _ in range(months):
-                    self._apply_queued()
                     self.live.step()
-                    while self.reference.month < self.live.month:
-                        self.reference.step()
+                    if self.reference.month < self.live.month:
+                        self.reference.run_months(self.live.month - self.reference.month + REFERENCE_AHEAD - 1)
             except Exception as err:
                 self.error = _message(f"Month {self.live.date} failed", err) + " Press Reset to start again."
                 return False
@@ -111,49 +118,28 @@ class Session:
     def intervene(self, country: str, instrument: str, value: Any) -> bool:
         """Set a policy instrument (dotted path in ``Policy``) from the next month.
 
-        A newer value for the same instrument before the next month replaces the older
-        one (a dragged slider asks many times), so one event is logged per month.
+        The model keeps one pending value per instrument (a dragged slider asks many
+        times), so one event is logged per month.
         """
-        def change() -> None:
-            self.live.intervene(country, instrument, value, note=USER)
-            *older, last = self.live.pending
-            self.live.pending[:] = [p for p in older if p[:2] != last[:2]] + [last]
-
         with self._lock:
-            return self._guard(change)
+            return self._guard(lambda: self.live.intervene(country, instrument, value, note=USER))
 
     def set_strategy(self, country: str, family: str, name: str, **params: Any) -> bool:
         """Choose a country's strategy for one lever family; it decides from the next month."""
-        def change() -> None:
-            make_strategy(family, name, **params)  # unknown names and bad parameters raise here
-            self._queued[(country, f"strategy.{family}")] = name
-            self._strategy_params[(country, family)] = params
-
         with self._lock:
-            return self._guard(change)
+            return self._guard(lambda: self.live.set_strategy(country, family, name, note=USER, **params))
 
     def set_stockpile_days(self, country: str, days: float) -> bool:
         """Change a country's state stockpile target (days of use) from the next month."""
-        def change() -> None:
-            checked = self.live.countries[country].spec.model_copy()
-            checked.stockpile_days = days  # validate_assignment: out of range raises
-            self._queued[(country, "stockpile_days")] = checked.stockpile_days
-
         with self._lock:
-            return self._guard(change)
+            return self._guard(lambda: self.live.set_stockpile_days(country, days, note=USER))
 
-    def _apply_queued(self) -> None:
-        """Hand queued strategy and stockpile changes to the live run, logging each as an event."""
-        for (country, what), new in self._queued.items():
-            agent = self.live.countries[country]
-            if what == "stockpile_days":
-                old, agent.stockpile_days = agent.stockpile_days, new
-            else:
-                family = what.removeprefix("strategy.")
-                old = agent.strategies[family].name
-                agent.set_strategy(family, new, **self._strategy_params.pop((country, family), {}))
-            self.live.recorder.event(country, what, old, new, USER)
-        self._queued.clear()
+    def _queued(self, country: str, what: str) -> Any:
+        """The pending value of one change, or None."""
+        for code, path, value, _ in self.live.pending:
+            if (code, path) == (country, what):
+                return value
+        return None
 
     def _guard(self, change: Callable[[], None]) -> bool:
         try:
@@ -165,35 +151,53 @@ class Session:
         return True
 
     # ---- what the page shows ----------------------------------------------------------------
+    def strategy_params(self, country: str, family: str) -> dict[str, Any]:
+        """Return the parameters of a country's strategy (a queued choice's, if any)."""
+        queued = self._queued(country, f"strategy.{family}")
+        if queued is not None:
+            params = {k: v for k, v in queued.items() if k != "name"}
+            return make_strategy(family, queued["name"], **params).params.model_dump()
+        return self.live.countries[country].strategies[family].params.model_dump()
+
     def strategy_names(self, country: str) -> dict[str, str]:
         """Strategy name per lever family for one country (a queued choice shows as chosen)."""
         names = {f: s.name for f, s in self.live.countries[country].strategies.items()}
         for family in names:
-            names[family] = self._queued.get((country, f"strategy.{family}"), names[family])
+            queued = self._queued(country, f"strategy.{family}")
+            names[family] = queued["name"] if queued is not None else names[family]
         return names
 
     def stockpile_days(self, country: str) -> float:
-        """A country's stockpile target, days of use (a queued change shows as set)."""
-        return self._queued.get((country, "stockpile_days"), self.live.countries[country].stockpile_days)
+        """Return a country's stockpile target, days of use (a queued change shows as set)."""
+        queued = self._queued(country, "stockpile_days")
+        return queued if queued is not None else self.live.countries[country].stockpile_days
 
     def instrument(self, country: str, instrument: str) -> Any:
-        """An instrument's value for the next month: a pending change, else the value in force."""
-        for code, path, value, _ in reversed(self.live.pending):
-            if (code, path) == (country, instrument):
-                return value
-        node: Any = self.live.countries[country].policy.model_dump()
+        """Return an instrument's value for next month: value in force, pending changes applied."""
+        doc = self.live.countries[country].policy.model_dump()
+        for code, path, value, _ in self.live.pending:
+            if code == country and path != "stockpile_days" and not path.startswith("strategy."):
+                set_path(doc, path, copy.deepcopy(value))
+        node: Any = doc
         for key in instrument.split("."):
             node = node.get(key) if isinstance(node, dict) else None
         return node
 
     def pending(self) -> list[tuple[str, str, Any]]:
-        """Changes waiting for the next month: (country, what, value)."""
-        queued = [(code, what, value) for (code, what), value in self._queued.items()]
-        return queued + [(code, path, value) for code, path, value, _ in self.live.pending]
+        """List changes waiting for the next month: (country, what, value)."""
+        return [
+            (code, path, value["name"] if path.startswith("strategy.") else value)
+            for code, path, value, _ in self.live.pending
+        ]
 
-    def data_key(self) -> tuple[int, int, int, int]:
-        """Changes whenever what the charts show changes (runs rebuilt, stepped, events)."""
-        return (id(self.live), self.live.month, len(self.live.recorder.events), self.reference.month)
+    def data_key(self) -> tuple[int, int, int]:
+        """Return a key that changes with what charts show (rebuilt, stepped, events)."""
+        return (
+            id(self.live),
+            self.live.month,
+            len(self.live.recorder.events),
+            self.reference.month,
+        )
 
     def live_tables(self) -> RunTables:
         """Tables of the live run so far (cached until it changes)."""
@@ -201,8 +205,15 @@ class Session:
         return self._cached("live", key, self.live)
 
     def reference_tables(self) -> RunTables:
-        """Tables of the reference run so far (cached until it is stepped)."""
-        return self._cached("reference", self.reference.month, self.reference)
+        """Tables of the reference run up to the live run's month."""
+        with self._lock:
+            full = self._cached("reference", self.reference.month, self.reference)
+            key = (self.reference.month, self.live.month)
+            hit = self._cache.get("reference_cut")
+            if hit is None or hit[0] != key:
+                hit = (key, until(full, self.live.month))
+                self._cache["reference_cut"] = hit
+            return hit[1]
 
     def _cached(self, name: str, key: Any, run: RareEarthModel) -> RunTables:
         with self._lock:
@@ -213,7 +224,7 @@ class Session:
             return hit[1]
 
     def file_stem(self) -> str:
-        """A file name stem that says which run a download came from."""
+        """Return a file name stem that says which run a download came from."""
         name = getattr(self.scenario, "meta", None)
         scenario = name.name if name is not None else str(self.scenario)
         return f"reegame_{scenario}_seed{self.seed}_month{self.month}"
@@ -229,6 +240,15 @@ def table_parquet(run: RunTables, name: str) -> bytes:
     buffer = io.BytesIO()
     _table(run, name).to_parquet(buffer, index=False)
     return buffer.getvalue()
+
+
+def until(run: RunTables, months: int) -> RunTables:
+    """The tables of a run's first ``months`` months."""
+    cut = {
+        name: df[df["month"] < months].reset_index(drop=True) if "month" in df else df
+        for name, df in run.as_dict().items()
+    }
+    return dataclasses.replace(run, **cut)
 
 
 def largest_price_gap(live: pd.DataFrame, reference: pd.DataFrame) -> tuple[float, str, str] | None:
@@ -254,7 +274,7 @@ def _table(run: RunTables, name: str) -> pd.DataFrame:
 
 
 def _message(what: str, err: Exception) -> str:
-    """A short, readable message: field, value and allowed range, without pydantic's links."""
+    """Make a short message: field, value and allowed range, no pydantic links."""
     text = format_errors(err) if isinstance(err, ValidationError) else str(err)
     text = text.replace("invalid scenario:", "")
     lines = [line for line in text.strip().splitlines() if "errors.pydantic.dev" not in line]

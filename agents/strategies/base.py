@@ -89,6 +89,11 @@ class Strategy:
         """Instrument changes for country ``me`` this month (empty: keep as is)."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """Name and parameters, as logged in the events table."""
+        params = self.params.model_dump()
+        return f"{self.name} {params}" if params else self.name
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params.model_dump()})"
 
