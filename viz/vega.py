@@ -21,7 +21,12 @@ from model.schema import COMMODITIES, SECTORS
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"  # an identifier, never fetched
 CHINA = "CHN"
 WIDTH, HEIGHT = 620, 170
-TIME = {"field": "date", "type": "temporal", "title": "date (monthly)"}
+TIME = {
+    "field": "date",
+    "type": "temporal",
+    "title": "date (monthly)",
+    "axis": {"format": "%Y-%m", "tickCount": {"interval": "month", "step": 3}},
+}
 REFERENCE = {
     "type": "line",
     "strokeDash": [4, 3],
