@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
+from mesa.agent import AgentSet
 import numpy as np
 
 from agents import behaviour
@@ -182,6 +183,10 @@ class RareEarthModel(mesa.Model):
         if row not in self._firm_agents:
             self._firm_agents[row] = Firm(self, row)
         return self._firm_agents[row]
+
+    def firm_agents(self) -> AgentSet:
+        """Every firm as a Mesa agent view (created on first use; reads the live columns)."""
+        return AgentSet([self.firm(fid) for fid in self.firms.ids], random=self.random)
 
     def intervene(self, country: str, instrument: str, value: Any, note: str = "user") -> None:
         """Set an instrument from outside (the app, a notebook); applies from the next month.

@@ -121,3 +121,11 @@ def test_firm_is_inspectable_as_agent_and_can_be_stopped():
     firm = model.firm("lynas_kuantan")
     assert firm.country == "MYS" and firm.stage == "separation"
     assert firm.capacity_t_per_year == 0
+    model.step()
+    assert firm.stock_t["ndpr_oxide"] == 0.0, "a stopped plant makes nothing"
+    everyone = model.firm_agents()
+    assert len(everyone) == model.firms.n
+    miners = everyone.select(lambda a: a.stage == "mining")
+    assert sum(a.capacity_t_per_year for a in miners) == pytest.approx(
+        model.firms.capacity_t_per_month[model.firms.stage == 0].sum() * 12
+    )
