@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
+from mesa.agent import AgentSet
 
 from agents import behaviour
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from worlds import small_world
 
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.firms import END_USE, MAGNETS, SEPARATION
 from model import production
 from model.run import build_model
 from model.scenario import validate
-from worlds import small_world
 
 
 @pytest.fixture

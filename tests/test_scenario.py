@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from worlds import small_world
 
 from model.scenario import ScenarioError, available_scenarios, load_scenario, parse_assignment, validate
-from worlds import small_world
 
 SHIPPED = ("baseline", "quota-2010", "licensing-2025")
 

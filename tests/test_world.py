@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from worlds import small_world
 
 from model.outputs import tables
 from model.run import build_model, simulate
 from model.scenario import validate
-from worlds import small_world
 
 
 def _run(doc, months, seed=0):
