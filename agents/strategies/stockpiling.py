@@ -45,9 +45,10 @@ class DaysOfUseTarget(Strategy):
             target = state.use_t[i, c] * 12.0 / 365.0 * days
             stock = state.stockpile_t[i, c]
             crisis = state.price_ratio(name, me) > p.release_price_ratio or state.shortage(me) > 0
-            buy[name] = 0.0 if crisis else max(0.0, target - stock) / p.fill_months
-            release[name] = p.release_share * stock if crisis else 0.0
-            ceiling[name] = p.ceiling_ratio * float(state.reference_price_usd_per_kg[c])
+            # Orders are placed in whole tonnes and cents (also keeps the events table readable).
+            buy[name] = 0.0 if crisis else round(max(0.0, target - stock) / p.fill_months)
+            release[name] = round(p.release_share * stock, 1) if crisis else 0.0
+            ceiling[name] = round(p.ceiling_ratio * float(state.reference_price_usd_per_kg[c]), 2)
         return {
             "stockpile_buy_t_per_month": buy,
             "stockpile_release_t_per_month": release,
