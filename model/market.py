@@ -77,6 +77,18 @@ class MarketInput:
         _check_steps(self, "demand", n)
         _check_links(self)
 
+    @classmethod
+    def trusted(cls, **fields: object) -> "MarketInput":
+        """Build without coercion or checks, for callers whose arrays are already typed and valid.
+
+        The model's own trade step uses this on its hot path; its inputs are
+        built from validated scenarios and checked by the property tests.
+        """
+        market = object.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(market, name, value)
+        return market
+
 
 @dataclass(frozen=True)
 class Clearing:
@@ -122,7 +134,7 @@ def clear_market(market: MarketInput) -> Clearing:
 
 
 def aggregate_steps(
-    region: np.ndarray, price: np.ndarray, qty: np.ndarray, n_regions: int, resolution: float
+    region: np.ndarray, price: np.ndarray, qty: np.ndarray, n_regions: int, resolution: float, check: bool = True
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Merge offers of a region whose prices share a log-price bin into one step.
 
@@ -134,8 +146,10 @@ def aggregate_steps(
     price is its offers' quantity-weighted mean; offers with qty 0 are
     dropped (``step_of_offer == -1``). Steps come sorted by region, then
     price. Returns ``(step_region, step_price, step_qty, step_of_offer)``.
+    ``check=False`` skips input validation (for callers with typed, valid arrays).
     """
-    region, price, qty = _check_offers(region, price, qty, n_regions, resolution)
+    if check:
+        region, price, qty = _check_offers(region, price, qty, n_regions, resolution)
     keep = np.flatnonzero(qty > 0)
     bins = np.floor(log_price(price[keep]) / np.log1p(resolution))
     step_key, idx, span = _group_keys(region[keep], bins.astype(np.int64), n_regions)
@@ -155,7 +169,11 @@ def log_price(price: np.ndarray) -> np.ndarray:
 
 
 def allocate_to_offers(
-    step_of_offer: np.ndarray, offer_qty: np.ndarray, step_qty: np.ndarray, step_sold: np.ndarray
+    step_of_offer: np.ndarray,
+    offer_qty: np.ndarray,
+    step_qty: np.ndarray,
+    step_sold: np.ndarray,
+    check: bool = True,
 ) -> np.ndarray:
     """Hand each step's sold volume back to its offers pro rata (t per offer).
 
@@ -163,7 +181,8 @@ def allocate_to_offers(
     so the offers' tonnes add up to the step's to floating-point rounding of
     one sum. Offers outside any step (``-1``) sell nothing.
     """
-    step_of_offer, offer_qty, step_qty, step_sold = _check_allocation(step_of_offer, offer_qty, step_qty, step_sold)
+    if check:
+        step_of_offer, offer_qty, step_qty, step_sold = _check_allocation(step_of_offer, offer_qty, step_qty, step_sold)
     valid = np.flatnonzero(step_of_offer >= 0)
     idx, q = step_of_offer[valid], offer_qty[valid]
     share = np.divide(step_sold, step_qty, out=np.zeros(step_qty.size), where=step_qty > 0)

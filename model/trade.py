@@ -89,12 +89,15 @@ def clear_commodity(
 ) -> TradeResult:
     """Merge orders into stepped curves, solve the equilibrium, hand volumes back."""
     n = link_cost.shape[0]
+    # Orders come from typed firm columns (Orders.of), so the market's input checks are skipped.
     s_key, s_price, s_qty, s_of = aggregate_steps(
-        offers.region + n * offers.flag, offers.price, offers.qty, 2 * n, resolution
+        offers.region + n * offers.flag, offers.price, offers.qty, 2 * n, resolution, check=False
     )
-    d_key, d_price, d_qty, d_of = aggregate_steps(bids.region + n * bids.flag, bids.price, bids.qty, 2 * n, resolution)
+    d_key, d_price, d_qty, d_of = aggregate_steps(
+        bids.region + n * bids.flag, bids.price, bids.qty, 2 * n, resolution, check=False
+    )
     out = clear_market(
-        MarketInput(
+        MarketInput.trusted(
             n_regions=n,
             supply_region=s_key % n,
             supply_price=s_price,
@@ -118,8 +121,8 @@ def clear_commodity(
         producer_price=out.producer_price.copy(),
         compliant_price=out.compliant_price.copy(),
         quota_rent=np.nan_to_num(out.quota_rent, nan=0.0),
-        sold=allocate_to_offers(s_of, offers.qty, s_qty, out.supply_sold),
-        filled=allocate_to_offers(d_of, bids.qty, d_qty, out.demand_filled),
+        sold=allocate_to_offers(s_of, offers.qty, s_qty, out.supply_sold, check=False),
+        filled=allocate_to_offers(d_of, bids.qty, d_qty, out.demand_filled, check=False),
     )
 
 
