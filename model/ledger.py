@@ -54,24 +54,31 @@ class Ledger:
         return self.n_firms + region
 
     def pay(self, payer: np.ndarray | int, payee: np.ndarray | int, usd: np.ndarray | float) -> None:
-        """Move money; arrays broadcast, repeated indices accumulate."""
+        """Move money; scalars repeat against arrays, repeated indices accumulate."""
         usd = np.asarray(usd, dtype=float)
-        size = self.cash_usd.size
-        if usd.ndim == 0 and np.ndim(payer) == 0 and np.ndim(payee) == 0:
-            self.cash_usd[payer] -= usd
-            self.cash_usd[payee] += usd
-            return
-        payer_idx, payee_idx, usd = np.broadcast_arrays(payer, payee, usd)
-        self.cash_usd -= np.bincount(payer_idx.ravel(), weights=usd.ravel(), minlength=size)
-        self.cash_usd += np.bincount(payee_idx.ravel(), weights=usd.ravel(), minlength=size)
+        n = max(np.size(payer), np.size(payee), usd.size)
+        if usd.ndim == 0 and n > 1:
+            usd = np.full(n, float(usd))
+        self._post(payer, -usd)
+        self._post(payee, usd)
+
+    def _post(self, account: np.ndarray | int, usd: np.ndarray) -> None:
+        if np.ndim(account) == 0:
+            self.cash_usd[account] += usd.sum()
+        else:
+            self.cash_usd += np.bincount(account, weights=usd, minlength=self.cash_usd.size)
 
     def book(self, name: str, region: np.ndarray | int, usd: np.ndarray | float) -> None:
         """Add to a named month book by region (for payoff components and spending)."""
         if name not in self.books:
             self.books[name] = np.zeros(self.n_regions)
-        region = np.asarray(region).ravel()
-        weights = np.broadcast_to(np.asarray(usd, dtype=float), region.shape)
-        self.books[name] += np.bincount(region, weights=weights, minlength=self.n_regions)
+        usd = np.asarray(usd, dtype=float)
+        if np.ndim(region) == 0:
+            self.books[name][region] += usd.sum()
+        elif usd.ndim == 0:
+            self.books[name] += np.bincount(region, minlength=self.n_regions) * float(usd)
+        else:
+            self.books[name] += np.bincount(region, weights=usd, minlength=self.n_regions)
 
     def produce(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
         """Tonnes created by production (or recycling), at book value."""
