@@ -65,6 +65,8 @@ class Ledger:
     def _post(self, account: np.ndarray | int, usd: np.ndarray) -> None:
         if np.ndim(account) == 0:
             self.cash_usd[account] += usd.sum()
+        elif 8 * np.size(account) < self.cash_usd.size:  # few postings into many accounts
+            np.add.at(self.cash_usd, account, usd)
         else:
             self.cash_usd += np.bincount(account, weights=usd, minlength=self.cash_usd.size)
 

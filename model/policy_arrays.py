@@ -77,7 +77,8 @@ class PolicyArrays:
         h = holders[0]
         hp = policies[m.regions[h]]
         refused = np.isin(np.array(m.regions)[f.country], hp.patent_refused)
-        compulsory = np.array([policies[m.regions[c]].compulsory_licence_royalty_share for c in f.country])
+        by_region = np.array([policies[code].compulsory_licence_royalty_share for code in m.regions])
+        compulsory = by_region[f.country]
         maker = (f.stage == MAGNETS) & (f.country != h)
         voluntary = maker & f.patent_licensed & ~refused
         forced = maker & ~voluntary & (compulsory > 0)
