@@ -15,7 +15,7 @@ import pandas as pd
 
 from agents.firms import STAGE_NAMES
 from model.calendar import month_dates
-from model.recorder import PAYOFF_PARTS
+from model.recorder import BOOK_COLUMNS, PAYOFF_PARTS
 from model.schema import COMMODITIES, SECTORS
 
 if TYPE_CHECKING:
@@ -161,14 +161,7 @@ def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> 
     for c, name in enumerate(COMMODITIES):
         data[f"stockpile_{name}_t"] = stacked["stockpile_t"][:, :, c].reshape(-1)
     data["stockpile_value_usd"] = stacked["stockpile_value_usd"].reshape(-1)
-    for name in (
-        "subsidy_paid_usd",
-        "tariff_revenue_usd",
-        "duty_revenue_usd",
-        "quota_rent_usd",
-        "royalty_income_usd",
-        "purchases_usd",
-    ):
+    for name in BOOK_COLUMNS:
         data[name] = stacked[name].reshape(-1)
     return pd.DataFrame(data)
 

@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     from model.world import RareEarthModel
 
 PAYOFF_PARTS = ("producer_surplus_usd", "consumer_surplus_usd", "fiscal_cost_usd", "supply_security_usd")
+#: Month books reported per country (money by region, USD).
+BOOK_COLUMNS = (
+    "subsidy_paid_usd",
+    "tariff_revenue_usd",
+    "duty_revenue_usd",
+    "quota_rent_usd",
+    "royalty_income_usd",
+    "purchases_usd",
+)
 
 
 class Recorder:
@@ -136,14 +145,7 @@ class Recorder:
             "shortage_t": m.shortage_t.copy(),
             "shortage_units": m.shortage_units.copy(),
         }
-        for name in (
-            "subsidy_paid_usd",
-            "tariff_revenue_usd",
-            "duty_revenue_usd",
-            "quota_rent_usd",
-            "royalty_income_usd",
-            "purchases_usd",
-        ):
+        for name in BOOK_COLUMNS:
             row[name] = books.get(name, zero).copy()
         row["stockpile_value_usd"] = led.stock_value_usd[n:].sum(axis=1)
         return row
@@ -165,4 +167,4 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-__all__ = ["PAYOFF_PARTS", "Recorder", "SECTORS"]
+__all__ = ["BOOK_COLUMNS", "PAYOFF_PARTS", "Recorder", "SECTORS"]
