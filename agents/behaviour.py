@@ -80,7 +80,7 @@ def _stock_offers(model: RareEarthModel, c: int) -> Orders:
     holders = np.nonzero((stock > 1e-9) & model.makes[c])[0]
     qty = stock[holders]
     region = f.country[holders]
-    monthly = np.maximum(f.capacity_t_per_month[holders], 1e-9) * _output_per_input(model, c, holders)
+    monthly = np.maximum(f.capacity_t_per_month[holders], 1e-9) * _output_per_input(model, c)
     excess = np.maximum(0.0, qty / monthly - NORMAL_STOCK_MONTHS)
     pressure = np.clip(1.0 - PRESSURE_SLOPE * excess, PRESSURE_FLOOR, 1.0)
     book = led.stock_value_usd[holders, c] / qty / 1000.0
@@ -91,7 +91,7 @@ def _stock_offers(model: RareEarthModel, c: int) -> Orders:
     return Orders.of(holders, region, price, qty, domestic)
 
 
-def _output_per_input(model: RareEarthModel, c: int, holders: np.ndarray) -> np.ndarray | float:
+def _output_per_input(model: RareEarthModel, c: int) -> float:
     """Monthly output of ``c`` per tonne of capacity (separators make two oxides)."""
     if c == NDPR:
         return model.yield_ndpr_typical

@@ -90,13 +90,17 @@ class Ledger:
 
     def consume(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray) -> np.ndarray:
         """Tonnes used up (as input or in end products); returns their book value."""
+        tonnes = np.minimum(tonnes, self.stock_t[holders, commodity])
+        self.used_t[commodity] += float(np.sum(tonnes))
+        return self.withdraw(holders, commodity, tonnes)
+
+    def withdraw(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray) -> np.ndarray:
+        """Take tonnes out of holders' stock at average book cost (sold or used); returns that value."""
         stock = self.stock_t[holders, commodity]
-        tonnes = np.minimum(tonnes, stock)
-        share = np.divide(tonnes, stock, out=np.zeros_like(tonnes), where=stock > 0)
-        value = self.stock_value_usd[holders, commodity] * share
+        share = np.divide(tonnes, stock, out=np.zeros_like(tonnes), where=stock > 1e-12)
+        value = self.stock_value_usd[holders, commodity] * np.minimum(share, 1.0)
         np.subtract.at(self.stock_t[:, commodity], holders, tonnes)
         np.subtract.at(self.stock_value_usd[:, commodity], holders, value)
-        self.used_t[commodity] += float(np.sum(tonnes))
         return value
 
     def move(self, src: np.ndarray, dst: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:

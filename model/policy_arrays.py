@@ -86,20 +86,17 @@ class PolicyArrays:
         self.royalty_region = np.where(voluntary | forced, h, -1)
         m.exportable = ~maker | voluntary | forced
 
-    def offer_royalty(self, c: int, offers: Orders) -> np.ndarray:
-        """Royalty share owed on each offer's sales (magnets only)."""
-        if c != MAGNET:
-            return np.zeros(len(offers.qty))
-        firm = offers.holder.clip(0, self.model.firms.n - 1)
-        return np.where(offers.holder < self.model.firms.n, self.model.royalty_share[firm], 0.0) * (offers.holder >= 0)
+    def offer_royalties(self, c: int, offers: Orders) -> tuple[np.ndarray, np.ndarray]:
+        """Royalty share owed on each offer's sales and the region it goes to (-1: none).
 
-    def offer_royalty_region(self, c: int, offers: Orders) -> np.ndarray:
-        """Region receiving each offer's royalty, -1 for none."""
-        if c != MAGNET:
-            return np.full(len(offers.qty), -1)
-        firm = offers.holder.clip(0, self.model.firms.n - 1)
-        inside = (offers.holder >= 0) & (offers.holder < self.model.firms.n)
-        return np.where(inside, self.royalty_region[firm], -1)
+        Only magnet makers' offers owe royalties; states and scrap never do.
+        """
+        share, region = np.zeros(offers.qty.size), np.full(offers.qty.size, -1)
+        if c == MAGNET:
+            firm = (offers.holder >= 0) & (offers.holder < self.model.firms.n)
+            share[firm] = self.model.royalty_share[offers.holder[firm]]
+            region[firm] = self.royalty_region[offers.holder[firm]]
+        return share, region
 
     def seller_weight(self, c: int) -> np.ndarray:
         """Weights for returning denied shipments to an exporter's producers."""

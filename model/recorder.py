@@ -37,6 +37,7 @@ BOOK_COLUMNS = (
     "duty_revenue_usd",
     "quota_rent_usd",
     "royalty_income_usd",
+    "royalty_paid_usd",
     "purchases_usd",
 )
 

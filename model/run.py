@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from model.outputs import RunTables, tables
-from model.scenario import load_scenario
+from model.scenario import apply_overrides, load_scenario, validate
 from model.schema import Scenario
 from model.world import RareEarthModel
 
@@ -21,24 +21,14 @@ def build_model(
     """Load (if needed) and validate a scenario with overrides, and build its model."""
     if isinstance(scenario, Scenario):
         if overrides:
-            from model.scenario import set_path, validate
-
             doc = scenario.model_dump()
-            items = overrides.items() if isinstance(overrides, Mapping) else (_split(o) for o in overrides)
-            for path, value in items:
-                set_path(doc, path, value)
+            apply_overrides(doc, overrides)
             scenario = validate(doc)
     else:
         scenario = load_scenario(scenario, overrides)
     model = RareEarthModel(scenario, seed=seed, record_firms=record_firms)
     model.overrides = dict(overrides) if isinstance(overrides, Mapping) else list(overrides)
     return model
-
-
-def _split(text: str) -> tuple[str, Any]:
-    from model.scenario import parse_assignment
-
-    return parse_assignment(text)
 
 
 def simulate(

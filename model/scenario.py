@@ -39,10 +39,15 @@ def available_scenarios() -> dict[str, str]:
 def load_scenario(name_or_path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
     """Load a shipped scenario by name, or a TOML file by path, apply overrides, validate."""
     doc = scenario_document(name_or_path)
+    apply_overrides(doc, overrides)
+    return validate(doc)
+
+
+def apply_overrides(doc: dict[str, Any], overrides: Iterable[str] | Mapping[str, Any]) -> None:
+    """Apply ``{path: value}`` or ``["path=value", ...]`` overrides to a scenario document."""
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_assignment(s) for s in overrides)
     for path, value in items:
         set_path(doc, path, value)
-    return validate(doc)
 
 
 def scenario_document(name_or_path: str | Path) -> dict[str, Any]:

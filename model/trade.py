@@ -154,13 +154,7 @@ def settle_sellers(
         ledger.produce(h, c, t, cost)
         ledger.pay(h, ledger.outside, cost)
     ledger.produced_t[c] += float(s[made & ~firm].sum())
-    ledger.move(
-        offers.holder[firm],
-        np.full(int(firm.sum()), -1),
-        c,
-        s[firm],
-        _book_value(ledger, c, offers.holder[firm], s[firm]),
-    )
+    ledger.withdraw(offers.holder[firm], c, s[firm])
     price = np.where(offers.flag, r.price[offers.region], r.producer_price[offers.region])
     revenue = s * price * K
     payee = np.where(firm, offers.holder, ledger.outside)
@@ -169,18 +163,11 @@ def settle_sellers(
     ledger.pay(ledger.state(offers.region), payee, topup)
     ledger.book("subsidy_paid_usd", offers.region, topup)
     royalty = revenue * royalty_share * (royalty_region >= 0)
-    payer_region = offers.region
-    ledger.pay(payee, ledger.state(np.maximum(royalty_region, 0)), royalty)
-    ledger.book("royalty_income_usd", np.maximum(royalty_region, 0), royalty)
-    ledger.book("royalty_paid_usd", payer_region, royalty)
-    ledger.book("sales_usd", offers.region, revenue * firm)
+    holder_region = np.maximum(royalty_region, 0)
+    ledger.pay(payee, ledger.state(holder_region), royalty)
+    ledger.book("royalty_income_usd", holder_region, royalty)
+    ledger.book("royalty_paid_usd", offers.region, royalty)
     return revenue
-
-
-def _book_value(ledger: Ledger, c: int, holders: np.ndarray, tonnes: np.ndarray) -> np.ndarray:
-    stock = ledger.stock_t[holders, c]
-    share = np.divide(tonnes, stock, out=np.zeros_like(tonnes), where=stock > 1e-12)
-    return ledger.stock_value_usd[holders, c] * np.minimum(share, 1.0)
 
 
 def settle_buyers(
@@ -230,7 +217,6 @@ def settle_links(
     ledger.book("tariff_revenue_usd", regions, (x * tariff).sum(axis=0) * K)
     ledger.book("duty_revenue_usd", regions, (x * duty).sum(axis=1) * K)
     ledger.book("quota_rent_usd", regions, rent.sum(axis=1) * K)
-    ledger.book("freight_usd", regions, (x * (freight + carry)).sum(axis=1) * K)
     return float((x * (freight + duty + tariff + carry)).sum() + rent.sum()) * K
 
 

@@ -20,7 +20,7 @@ from mesa.agent import AgentSet
 from agents import behaviour
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
-from agents.firms import END_USE, MAGNETS, Firm, build_firms
+from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
 from agents.strategies import PublicState, make_strategy
 from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
@@ -99,10 +99,10 @@ class RareEarthModel(mesa.Model):
         #: makes[c]: firms whose output stock of commodity c they sell.
         self.makes = np.array(
             [
-                (f.stage == 0) & (f.output == CONC),
-                (f.stage == 0) & (f.output == HEAVY),
-                f.stage == 1,
-                f.stage == 1,
+                (f.stage == MINING) & (f.output == CONC),
+                (f.stage == MINING) & (f.output == HEAVY),
+                f.stage == SEPARATION,
+                f.stage == SEPARATION,
                 f.stage == MAGNETS,
             ]
         )
@@ -138,8 +138,8 @@ class RareEarthModel(mesa.Model):
         months = mk.input_cover_days / behaviour.DAYS_PER_MONTH
         r = self.spec.magnet.ndpr_oxide_t_per_t
         rows = {
-            CONC: (f.stage == 1) & ~f.heavy_capable,
-            HEAVY: (f.stage == 1) & f.heavy_capable,
+            CONC: (f.stage == SEPARATION) & ~f.heavy_capable,
+            HEAVY: (f.stage == SEPARATION) & f.heavy_capable,
             NDPR: f.stage == MAGNETS,
             MAGNET: f.stage == END_USE,
         }
@@ -326,14 +326,13 @@ class RareEarthModel(mesa.Model):
             self.spec.market.price_resolution_share,
         )
         fill_missing_prices(result, self.price[c])
-        revenue = settle_sellers(
-            led, c, offers, result, self.floor[c], pol.offer_royalty(c, offers), pol.offer_royalty_region(c, offers)
-        )
+        revenue = settle_sellers(led, c, offers, result, self.floor[c], *pol.offer_royalties(c, offers))
         paid, _ = settle_buyers(led, c, bids, result, pol.links.licensed[c], pol.content_premium)
         between = settle_links(led, result, *parts)
         led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
         led.market_turnover_usd += float(paid.sum())
         self.pipeline.file(self.month, c, result, pol.links)
+        # Shipments with a zero-month review (approval < 1 only) are decided this same month.
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
         self._after_trade(c, offers, bids, result)
 

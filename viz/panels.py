@@ -83,32 +83,28 @@ def _suffix(kind: str, commodity: str) -> str:
     return f"_{commodity}" if kind in ("prices", "flows") else ""
 
 
+#: Which run table each chart kind draws from (flows is drawn for one month, live only).
+CHART_TABLE = {"prices": "prices", "shares": "shares", "shortages": "countries", "stockpiles": "countries"}
+
+
 def spec(session: Session, kind: str, commodity: str, month: int | None = None) -> dict:
     """Build the Vega-Lite spec of one chart kind from the session's tables."""
-    live, ref = session.live_tables(), session.reference_tables()
-    if kind == "prices":
-        return vega.prices_spec(live.prices, ref.prices, live.events, commodity)
-    if kind == "shares":
-        return vega.shares_spec(live.shares, ref.shares, live.events)
-    if kind == "shortages":
-        return vega.shortages_spec(live.countries, ref.countries, live.events)
-    if kind == "stockpiles":
-        return vega.stockpiles_spec(live.countries, ref.countries, live.events)
-    return vega.flows_spec(live.flows, session.regions, commodity, session.month - 1 if month is None else month)
+    return _chart(session, kind, commodity, month, lambda name: getattr(vega, f"{name}_spec"))
 
 
 def figure(session: Session, kind: str, commodity: str, month: int | None = None):
     """Build the matplotlib figure of one chart kind (for PNG downloads)."""
+    return _chart(session, kind, commodity, month, lambda name: getattr(charts, f"{name}_figure"))
+
+
+def _chart(session: Session, kind: str, commodity: str, month: int | None, builder):
+    """Call the chart builder of ``kind`` with the live and reference tables it needs."""
     live, ref = session.live_tables(), session.reference_tables()
-    if kind == "prices":
-        return charts.prices_figure(live.prices, ref.prices, live.events, commodity)
-    if kind == "shares":
-        return charts.shares_figure(live.shares, ref.shares, live.events)
-    if kind == "shortages":
-        return charts.shortages_figure(live.countries, ref.countries, live.events)
-    if kind == "stockpiles":
-        return charts.stockpiles_figure(live.countries, ref.countries, live.events)
-    return charts.flows_figure(live.flows, session.regions, commodity, session.month - 1 if month is None else month)
+    if kind not in CHART_TABLE:
+        return builder("flows")(live.flows, session.regions, commodity, session.month - 1 if month is None else month)
+    table = CHART_TABLE[kind]
+    args = (getattr(live, table), getattr(ref, table), live.events)
+    return builder(kind)(*args, commodity) if kind == "prices" else builder(kind)(*args)
 
 
 @solara.component
