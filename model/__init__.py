@@ -1,0 +1,31 @@
+"""The rare-earth world: scenario schema, Mesa model, markets, ledger and outputs.
+
+Compiled kernels (numba, ``cache=True``) are cached on disk in a folder named
+by a hash of the sources of ``model/`` and ``agents/``. Numba's own cache
+notices when a function's file changes, not when a callee in another module
+does; keying the folder by every source keeps cross-module kernels fresh.
+``NUMBA_CACHE_DIR``, when set, wins.
+"""
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numba
+
+
+def _use_source_keyed_numba_cache() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    root = Path(__file__).resolve().parents[1]
+    sources = sorted(p for pkg in ("model", "agents") for p in (root / pkg).rglob("*.py"))
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    cache = root / "model" / "__pycache__" / "numba"
+    for old in cache.glob("*"):
+        if old.name != digest:
+            shutil.rmtree(old, ignore_errors=True)
+    numba.config.CACHE_DIR = str(cache / digest)
+
+
+_use_source_keyed_numba_cache()

@@ -13,8 +13,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 USD_PER_T_PER_USD_PER_KG = 1000.0
+#: Month books kept by region (USD, except ``licence_denied_t``); rows of ``Ledger.book_usd``.
+BOOKS = (
+    "subsidy_paid_usd",
+    "tariff_revenue_usd",
+    "duty_revenue_usd",
+    "quota_rent_usd",
+    "royalty_income_usd",
+    "royalty_paid_usd",
+    "purchases_usd",
+    "coproduct_sales_usd",
+    "value_built_usd",
+    "shortage_loss_usd",
+    "licence_denied_t",
+)
+SUBSIDY, TARIFF, DUTY, QUOTA_RENT, ROYALTY_IN, ROYALTY_OUT, PURCHASES = range(7)
 
 
 @dataclass
@@ -30,7 +46,7 @@ class Ledger:
     on_order_t: np.ndarray = field(init=False)
     produced_t: np.ndarray = field(init=False)
     used_t: np.ndarray = field(init=False)
-    books: dict[str, np.ndarray] = field(init=False)
+    book_usd: np.ndarray = field(init=False)  # (len(BOOKS), regions)
     market_residual_usd: float = 0.0
     market_turnover_usd: float = 0.0
 
@@ -42,7 +58,14 @@ class Ledger:
         self.on_order_t = np.zeros((holders, self.n_commodities))
         self.produced_t = np.zeros(self.n_commodities)
         self.used_t = np.zeros(self.n_commodities)
-        self.books = {}
+        self.book_usd = np.zeros((len(BOOKS), self.n_regions))
+        #: The arrays compiled kernels post to, in this order.
+        self.accounts = (self.cash_usd, self.stock_t, self.stock_value_usd, self.on_order_t, self.book_usd)
+
+    @property
+    def books(self) -> dict[str, np.ndarray]:
+        """The month's books by name (views into ``book_usd``)."""
+        return dict(zip(BOOKS, self.book_usd, strict=True))
 
     @property
     def outside(self) -> int:
@@ -72,15 +95,14 @@ class Ledger:
 
     def book(self, name: str, region: np.ndarray | int, usd: np.ndarray | float) -> None:
         """Add to a named month book by region (for payoff components and spending)."""
-        if name not in self.books:
-            self.books[name] = np.zeros(self.n_regions)
+        row = self.book_usd[BOOKS.index(name)]
         usd = np.asarray(usd, dtype=float)
         if np.ndim(region) == 0:
-            self.books[name][region] += usd.sum()
+            row[region] += usd.sum()
         elif usd.ndim == 0:
-            self.books[name] += np.bincount(region, minlength=self.n_regions) * float(usd)
+            row += np.bincount(region, minlength=self.n_regions) * float(usd)
         else:
-            self.books[name] += np.bincount(region, weights=usd, minlength=self.n_regions)
+            row += np.bincount(region, weights=usd, minlength=self.n_regions)
 
     def produce(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
         """Tonnes created by production (or recycling), at book value."""
@@ -117,6 +139,24 @@ class Ledger:
 
     def reset_month(self) -> None:
         """Clear the month's books and production/use counters."""
-        self.books = {}
+        self.book_usd[:] = 0.0
         self.produced_t[:] = 0.0
         self.used_t[:] = 0.0
+
+
+# ---------------------------------------------------------------- compiled postings
+# For kernels that settle many orders at once; each mirrors a Ledger method.
+
+
+@njit(cache=True)
+def withdraw_at_cost(stock, value, holders, c, tonnes):
+    """Compiled :meth:`Ledger.withdraw`: take tonnes out at average book cost; returns their value."""
+    taken = np.zeros(holders.size)
+    for k in range(holders.size):
+        s = stock[holders[k], c]
+        share = tonnes[k] / s if s > 1e-12 else 0.0
+        taken[k] = value[holders[k], c] * min(share, 1.0)
+    for k in range(holders.size):
+        stock[holders[k], c] -= tonnes[k]
+        value[holders[k], c] -= taken[k]
+    return taken

@@ -40,8 +40,7 @@ import numpy as np
 from numba import njit
 
 from model.network import SINK, SOURCE, max_surplus_flow
-
-PRICE_SCALE_USD_PER_KG = 1e-6  # aggregate_steps' bins are logarithmic above this, linear below
+from model.steps import _check_n_regions, _coerce, aggregate, allocate
 
 
 @dataclass(frozen=True)
@@ -113,15 +112,13 @@ def clear_market(market: MarketInput) -> Clearing:
     price; it is positive only when the quota binds.
     """
     m, n = market, market.n_regions
-    fixed, arc_where, curve_arcs, steps = _market_network(
+    flows, compliant, step_flow, node_price, surplus, converged = _clear(
         n, m.supply_region, m.supply_price, m.supply_qty, m.supply_domestic_only,
         m.demand_region, m.demand_price, m.demand_qty, m.demand_compliant_only,
         m.link_cost, m.link_open, m.link_cap, m.export_cap, m.compliant_origin,
     )  # fmt: skip
-    arc_flow, step_flow, node_price, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
     if not converged:
         raise RuntimeError("clear_market: min-cost flow did not converge")
-    flows, compliant = _trade_matrices(n, arc_flow, arc_where, m.supply_region, m.supply_domestic_only, step_flow)
     p_s, p_e, p_d, p_c = node_price[2:].reshape(4, n)
     n_s = m.supply_qty.size
     return Clearing(
@@ -129,107 +126,55 @@ def clear_market(market: MarketInput) -> Clearing:
         supply_sold=step_flow[:n_s], demand_filled=step_flow[n_s:],
         price=p_d, producer_price=p_s, compliant_price=p_c,
         quota_rent=np.fmax(p_e - p_s, 0.0),  # NaN (no exports possible) -> 0
-        surplus=-float(steps[1] @ step_flow + fixed[2] @ arc_flow),
+        surplus=surplus,
     )  # fmt: skip
 
 
-def aggregate_steps(
-    region: np.ndarray, price: np.ndarray, qty: np.ndarray, n_regions: int, resolution: float, check: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Merge offers of a region whose prices share a log-price bin into one step.
+@njit(cache=True)
+def clear_orders(n, offer_key, offer_price, offer_qty, bid_key, bid_price, bid_qty, resolution, *links):
+    """Orders in, cleared market out, in one compiled call (the model's trade step).
 
-    Bins are ``floor(log_price(price) / log1p(resolution))``, with
-    ``log_price`` the log of price in units of ``PRICE_SCALE_USD_PER_KG``
-    above that scale and linear through zero below it (so zero and negative
-    prices are allowed): of relative width ``resolution`` above 1e-6 USD/kg,
-    of width ``resolution`` * 1e-6 USD/kg below. A step's
-    price is its offers' quantity-weighted mean; offers with qty 0 are
-    dropped (``step_of_offer == -1``). Steps come sorted by region, then
-    price. Returns ``(step_region, step_price, step_qty, step_of_offer)``.
-    ``check=False`` skips input validation (for callers with typed, valid arrays).
+    ``offer_key = region + n * domestic_only`` and ``bid_key = region + n *
+    compliant_only``; ``links = (link_cost, link_open, link_cap, export_cap,
+    compliant_origin)`` as in :class:`MarketInput`. Orders are merged into
+    steps (:func:`model.steps.aggregate`), cleared, and volumes handed back.
+    Returns ``(flows, compliant_flows, price, producer_price, compliant_price,
+    quota_rent, sold per offer, filled per bid, converged)``; prices are NaN
+    where no market formed and the quota rent is 0 where no export is possible.
     """
-    if check:
-        region, price, qty = _check_offers(region, price, qty, n_regions, resolution)
-    keep = np.flatnonzero(qty > 0)
-    bins = np.floor(log_price(price[keep]) / np.log1p(resolution))
-    step_key, idx, span = _group_keys(region[keep], bins.astype(np.int64), n_regions)
-    step_qty = np.bincount(idx, weights=qty[keep], minlength=step_key.size)
-    value = np.bincount(idx, weights=qty[keep] * price[keep], minlength=step_key.size)
-    step_of_offer = np.full(qty.size, -1, np.int64)
-    step_of_offer[keep] = idx
-    return step_key // span, value / step_qty, step_qty, step_of_offer
+    s_key, s_price, s_qty, s_of = aggregate(offer_key, offer_price, offer_qty, 2 * n, resolution)
+    d_key, d_price, d_qty, d_of = aggregate(bid_key, bid_price, bid_qty, 2 * n, resolution)
+    flows, compliant, step_flow, node_price, _, converged = _clear(
+        n, s_key % n, s_price, s_qty, s_key >= n, d_key % n, d_price, d_qty, d_key >= n, *links
+    )
+    p_s, p_e = node_price[2 : 2 + n], node_price[2 + n : 2 + 2 * n]
+    rent = np.zeros(n)
+    for i in range(n):
+        if p_e[i] - p_s[i] > 0.0:  # False for NaN: no exports possible
+            rent[i] = p_e[i] - p_s[i]
+    sold = allocate(s_of, offer_qty, s_qty, step_flow[: s_qty.size])
+    filled = allocate(d_of, bid_qty, d_qty, step_flow[s_qty.size :])
+    p_d, p_c = node_price[2 + 2 * n : 2 + 3 * n].copy(), node_price[2 + 3 * n :].copy()
+    return flows, compliant, p_d, p_s.copy(), p_c, rent, sold, filled, converged
 
 
-def log_price(price: np.ndarray) -> np.ndarray:
-    """Signed log of ``|price| / PRICE_SCALE_USD_PER_KG`` above 1, linear below (monotone)."""
-    scaled = np.abs(price) / PRICE_SCALE_USD_PER_KG
-    out = np.log(np.maximum(scaled, 1.0))
-    out += np.minimum(scaled, 1.0)
-    return np.copysign(out, price, out=out)
-
-
-def allocate_to_offers(
-    step_of_offer: np.ndarray,
-    offer_qty: np.ndarray,
-    step_qty: np.ndarray,
-    step_sold: np.ndarray,
-    check: bool = True,
-) -> np.ndarray:
-    """Hand each step's sold volume back to its offers pro rata (t per offer).
-
-    The rounding residual of each step's split is put on its largest offer,
-    so the offers' tonnes add up to the step's to floating-point rounding of
-    one sum. Offers outside any step (``-1``) sell nothing.
-    """
-    if check:
-        step_of_offer, offer_qty, step_qty, step_sold = _check_allocation(step_of_offer, offer_qty, step_qty, step_sold)
-    valid = np.flatnonzero(step_of_offer >= 0)
-    idx, q = step_of_offer[valid], offer_qty[valid]
-    share = np.divide(step_sold, step_qty, out=np.zeros(step_qty.size), where=step_qty > 0)
-    sold = q * np.clip(share, 0.0, 1.0)[idx]
-    residual = step_sold - np.bincount(idx, weights=sold, minlength=step_qty.size)
-    largest = _largest_offer_of_step(idx, q, step_qty.size)
-    has = largest >= 0
-    sold[largest[has]] = np.clip(sold[largest[has]] + residual[has], 0.0, q[largest[has]])
-    offer_sold = np.zeros(offer_qty.size)
-    offer_sold[valid] = sold
-    return offer_sold
-
-
-def _largest_offer_of_step(idx: np.ndarray, q: np.ndarray, n_steps: int) -> np.ndarray:
-    """Position of one largest offer in each step (-1 for steps without offers)."""
-    top = np.full(n_steps, -np.inf)
-    np.maximum.at(top, idx, q)
-    at_top = np.flatnonzero(q == top[idx])
-    largest = np.full(n_steps, -1, np.int64)
-    largest[idx[at_top]] = at_top
-    return largest
-
-
-def _group_keys(region: np.ndarray, bins: np.ndarray, n_regions: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Sorted distinct (region, bin) keys as ``region * span + bin - lo``, and each row's key."""
-    if bins.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), 1
-    lo = int(bins.min())
-    span = int(bins.max()) - lo + 1
-    if n_regions * span > max(8 * bins.size, 1 << 22):  # too sparse for a dense table
-        keys = np.stack([region, bins - lo], axis=1)
-        pairs, idx = np.unique(keys, axis=0, return_inverse=True)
-        return pairs[:, 0] * span + pairs[:, 1], idx.ravel(), span
-    dense = region * span + (bins - lo)
-    occupied = np.flatnonzero(np.bincount(dense, minlength=n_regions * span))
-    lookup = np.zeros(n_regions * span, np.int64)
-    lookup[occupied] = np.arange(occupied.size)
-    return occupied, lookup[dense], span
+@njit(cache=True)
+def _clear(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
+    """Build the network, solve it, read the trade matrices and the surplus."""
+    fixed, arc_where, curve_arcs, steps = _market_network(
+        n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links
+    )
+    arc_flow, step_flow, node_price, converged = max_surplus_flow(2 + 4 * n, fixed, curve_arcs, steps)
+    flows, compliant = _trade_matrices(n, arc_flow, arc_where, s_region, s_dom, step_flow)
+    surplus = 0.0
+    for k in range(step_flow.size):
+        surplus -= steps[1][k] * step_flow[k]
+    for a in range(arc_flow.size):
+        surplus -= fixed[2][a] * arc_flow[a]
+    return flows, compliant, step_flow, node_price, surplus, converged
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _check_n_regions(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"n_regions: expected a positive int, got {n!r}")
-    return int(n)
 
 
 def _field_specs(n: int, n_supply: int, n_demand: int) -> dict[str, tuple[str, tuple]]:
@@ -243,23 +188,6 @@ def _field_specs(n: int, n_supply: int, n_demand: int) -> dict[str, tuple[str, t
         "link_cap": ("float", (n, n)), "export_cap": ("float", (n,)),
         "compliant_origin": ("bool", (n, n)),
     }  # fmt: skip
-
-
-def _coerce(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
-    """``value`` as a contiguous array of ``kind`` and ``shape``, or ValueError naming it."""
-    dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[kind]
-    if isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == shape:
-        return np.ascontiguousarray(value)
-    arr = np.asarray(value)
-    if arr.shape != shape:
-        raise ValueError(f"{name}: expected shape {shape}, got {arr.shape}")
-    if kind == "bool" and arr.dtype != np.bool_:
-        raise ValueError(f"{name}: expected bool values, got dtype {arr.dtype}")
-    if kind == "int" and arr.size and arr.dtype.kind not in "iu":
-        raise ValueError(f"{name}: expected integers, got dtype {arr.dtype}")
-    if kind == "float" and arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: expected numbers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def _check_steps(m: MarketInput, side: str, n: int) -> None:
@@ -280,43 +208,6 @@ def _check_links(m: MarketInput) -> None:
         raise ValueError("link_cap: must be >= 0 (np.inf = unlimited)")
     if np.any(np.isnan(m.export_cap) | (m.export_cap < 0)):
         raise ValueError("export_cap: must be >= 0 (np.inf = no quota)")
-
-
-def _check_offers(
-    region: np.ndarray, price: np.ndarray, qty: np.ndarray, n_regions: int, resolution: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = _check_n_regions(n_regions)
-    if not (np.isfinite(resolution) and resolution > 0):
-        raise ValueError(f"resolution: expected a finite number > 0, got {resolution!r}")
-    shape = np.shape(region)[:1] or (0,)
-    region = _coerce("region", region, "int", shape)
-    price, qty = _coerce("price", price, "float", shape), _coerce("qty", qty, "float", shape)
-    if np.any((region < 0) | (region >= n)):
-        raise ValueError(f"region: regions must lie in [0, {n})")
-    if not np.all(np.isfinite(price)):
-        raise ValueError("price: must be finite")
-    if not np.all(np.isfinite(qty) & (qty >= 0)):
-        raise ValueError("qty: must be finite and >= 0")
-    return region, price, qty
-
-
-def _check_allocation(
-    step_of_offer: np.ndarray, offer_qty: np.ndarray, step_qty: np.ndarray, step_sold: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    n_offers = np.shape(step_of_offer)[:1] or (0,)
-    step_of_offer = _coerce("step_of_offer", step_of_offer, "int", n_offers)
-    offer_qty = _coerce("offer_qty", offer_qty, "float", n_offers)
-    n_steps = np.shape(step_qty)[:1] or (0,)
-    step_qty = _coerce("step_qty", step_qty, "float", n_steps)
-    step_sold = _coerce("step_sold", step_sold, "float", n_steps)
-    if np.any((step_of_offer < -1) | (step_of_offer >= n_steps[0])):
-        raise ValueError(f"step_of_offer: must lie in [-1, {n_steps[0]})")
-    if not np.all(np.isfinite(offer_qty) & (offer_qty >= 0)):
-        raise ValueError("offer_qty: must be finite and >= 0")
-    slack = 1e-9 * np.maximum(step_qty, 1.0)
-    if not np.all(np.isfinite(step_sold) & (step_sold >= 0) & (step_sold <= step_qty + slack)):
-        raise ValueError("step_sold: must lie in [0, step_qty]")
-    return step_of_offer, offer_qty, step_qty, step_sold
 
 
 # ---------------------------------------------------------------- the network (compiled)

@@ -21,7 +21,6 @@ from model.links import link_state
 from model.schema import COMMODITIES, SECTORS
 
 if TYPE_CHECKING:
-    from model.trade import Orders
     from model.world import RareEarthModel
 
 
@@ -72,6 +71,7 @@ class PolicyArrays:
         m.royalty_share = np.zeros(f.n)
         m.exportable = np.ones(f.n, dtype=bool)
         self.royalty_region = np.full(f.n, -1)
+        self._no_royalty = np.full(f.n, -1)
         if not holders:
             return
         h = holders[0]
@@ -86,17 +86,14 @@ class PolicyArrays:
         self.royalty_region = np.where(voluntary | forced, h, -1)
         m.exportable = ~maker | voluntary | forced
 
-    def offer_royalties(self, c: int, offers: Orders) -> tuple[np.ndarray, np.ndarray]:
-        """Royalty share owed on each offer's sales and the region it goes to (-1: none).
+    def royalties(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Royalty share of revenue each firm owes on sales of ``c`` and the region paid (-1: none).
 
-        Only magnet makers' offers owe royalties; states and scrap never do.
+        Only magnet makers owe royalties (on magnets); states and scrap never do.
         """
-        share, region = np.zeros(offers.qty.size), np.full(offers.qty.size, -1)
         if c == MAGNET:
-            firm = (offers.holder >= 0) & (offers.holder < self.model.firms.n)
-            share[firm] = self.model.royalty_share[offers.holder[firm]]
-            region[firm] = self.royalty_region[offers.holder[firm]]
-        return share, region
+            return self.model.royalty_share, self.royalty_region
+        return self.model.royalty_share, self._no_royalty
 
     def seller_weight(self, c: int) -> np.ndarray:
         """Weights for returning denied shipments to an exporter's producers."""

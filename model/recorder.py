@@ -131,12 +131,9 @@ class Recorder:
         ps = np.bincount(f.country[producer], weights=delta[:n][producer], minlength=regions)
         users = f.stage == END_USE
         books = led.books
-        zero = np.zeros(regions)
-        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books.get(
-            "value_built_usd", zero
-        )
+        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books["value_built_usd"]
         fiscal = -delta[n:]
-        security = -books.get("shortage_loss_usd", zero)
+        security = -books["shortage_loss_usd"]
         row = {
             "producer_surplus_usd": ps,
             "consumer_surplus_usd": cs,
@@ -147,7 +144,7 @@ class Recorder:
             "shortage_units": m.shortage_units.copy(),
         }
         for name in BOOK_COLUMNS:
-            row[name] = books.get(name, zero).copy()
+            row[name] = books[name].copy()
         row["stockpile_value_usd"] = led.stock_value_usd[n:].sum(axis=1)
         return row
 

@@ -1,26 +1,23 @@
-"""One commodity's month of trade: orders in, clearing, settlement, shipments in review.
+"""One commodity's month of trade: orders in, clearing, shipments in review.
 
 Firms and states post :class:`Orders` (offers and bids). Orders are merged
-into stepped curves per region, the spatial equilibrium is solved by
-:func:`model.market.clear_market`, and volumes are handed back to orders in
-merit order. Money moves through a clearing house (the outside account):
-buyers pay the price of their node, sellers receive the price of theirs, and
-the gap is paid out as tariffs (importer), duties and quota rent (exporter);
-freight and the carrying cost of review delays stay with the outside
-economy. What is left over is the numerical residual, booked as
-``market_residual_usd`` and checked to be ~0 by the tests.
+into stepped curves per region, the spatial equilibrium is solved and
+volumes are handed back to orders (:func:`model.market.clear_orders`, one
+compiled call). :mod:`model.settlement` then moves tonnes and money;
+licensed shipments wait in the :class:`ReviewPipeline`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 
 import numpy as np
 
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 from model.ledger import Ledger
 from model.links import LinkState
-from model.market import MarketInput, aggregate_steps, allocate_to_offers, clear_market
+from model.market import clear_orders
 
 MAX_DELAY = 24
 
@@ -89,41 +86,20 @@ def clear_commodity(
 ) -> TradeResult:
     """Merge orders into stepped curves, solve the equilibrium, hand volumes back."""
     n = link_cost.shape[0]
-    # Orders come from typed firm columns (Orders.of), so the market's input checks are skipped.
-    s_key, s_price, s_qty, s_of = aggregate_steps(
-        offers.region + n * offers.flag, offers.price, offers.qty, 2 * n, resolution, check=False
-    )
-    d_key, d_price, d_qty, d_of = aggregate_steps(
-        bids.region + n * bids.flag, bids.price, bids.qty, 2 * n, resolution, check=False
-    )
-    out = clear_market(
-        MarketInput.trusted(
-            n_regions=n,
-            supply_region=s_key % n,
-            supply_price=s_price,
-            supply_qty=s_qty,
-            supply_domestic_only=s_key >= n,
-            demand_region=d_key % n,
-            demand_price=d_price,
-            demand_qty=d_qty,
-            demand_compliant_only=d_key >= n,
-            link_cost=link_cost,
-            link_open=link_open,
-            link_cap=np.full((n, n), np.inf),
-            export_cap=export_cap,
-            compliant_origin=compliant_origin,
-        )
-    )
-    return TradeResult(
-        flows_t=out.flows,
-        compliant_flows_t=out.compliant_flows,
-        price=out.price.copy(),
-        producer_price=out.producer_price.copy(),
-        compliant_price=out.compliant_price.copy(),
-        quota_rent=np.nan_to_num(out.quota_rent, nan=0.0),
-        sold=allocate_to_offers(s_of, offers.qty, s_qty, out.supply_sold, check=False),
-        filled=allocate_to_offers(d_of, bids.qty, d_qty, out.demand_filled, check=False),
-    )
+    flows, compliant, price, producer_price, compliant_price, rent, sold, filled, converged = clear_orders(
+        n, offers.region + n * offers.flag, offers.price, offers.qty,
+        bids.region + n * bids.flag, bids.price, bids.qty, resolution,
+        link_cost, link_open, _unlimited(n), export_cap, compliant_origin,
+    )  # fmt: skip
+    if not converged:
+        raise RuntimeError("clear_commodity: min-cost flow did not converge")
+    return TradeResult(flows, compliant, price, producer_price, compliant_price, rent, sold, filled)
+
+
+@lru_cache(maxsize=8)
+def _unlimited(n: int) -> np.ndarray:
+    """Link capacities of a market without capacity limits (shared: never written)."""
+    return np.full((n, n), np.inf)
 
 
 def fill_missing_prices(r: TradeResult, previous: np.ndarray) -> None:
@@ -133,91 +109,6 @@ def fill_missing_prices(r: TradeResult, previous: np.ndarray) -> None:
         arr[missing] = previous[missing]
     missing = ~np.isfinite(r.compliant_price)
     r.compliant_price[missing] = r.price[missing]
-
-
-def settle_sellers(
-    ledger: Ledger,
-    c: int,
-    offers: Orders,
-    r: TradeResult,
-    floor_usd_per_kg: np.ndarray,
-    royalty_share: np.ndarray,
-    royalty_region: np.ndarray,
-) -> np.ndarray:
-    """Sellers make (if producing to order), deliver and are paid; returns revenue per offer."""
-    s = r.sold
-    firm = offers.holder >= 0
-    made = np.isfinite(offers.make_cost) & (s > 0)
-    if np.any(made & firm):
-        h, t = offers.holder[made & firm], s[made & firm]
-        cost = t * offers.make_cost[made & firm] * K
-        ledger.produce(h, c, t, cost)
-        ledger.pay(h, ledger.outside, cost)
-    ledger.produced_t[c] += float(s[made & ~firm].sum())
-    ledger.withdraw(offers.holder[firm], c, s[firm])
-    price = np.where(offers.flag, r.price[offers.region], r.producer_price[offers.region])
-    revenue = s * price * K
-    payee = np.where(firm, offers.holder, ledger.outside)
-    ledger.pay(ledger.outside, payee, revenue)
-    topup = np.maximum(0.0, floor_usd_per_kg[offers.region] - price) * s * K * firm
-    ledger.pay(ledger.state(offers.region), payee, topup)
-    ledger.book("subsidy_paid_usd", offers.region, topup)
-    royalty = revenue * royalty_share * (royalty_region >= 0)
-    holder_region = np.maximum(royalty_region, 0)
-    ledger.pay(payee, ledger.state(holder_region), royalty)
-    ledger.book("royalty_income_usd", holder_region, royalty)
-    ledger.book("royalty_paid_usd", offers.region, royalty)
-    return revenue
-
-
-def settle_buyers(
-    ledger: Ledger, c: int, bids: Orders, r: TradeResult, licensed: np.ndarray, content_premium: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Buyers pay their node price; goods arrive now or go into licence review.
-
-    Returns (paid per bid, tonnes per bid held in review).
-    """
-    f = r.filled
-    price = np.where(bids.flag, r.compliant_price[bids.region], r.price[bids.region])
-    paid = f * price * K
-    ledger.pay(bids.holder, ledger.outside, paid)
-    credit = content_premium[bids.region] * f * K * bids.flag
-    ledger.pay(ledger.state(bids.region), bids.holder, credit)
-    ledger.book("subsidy_paid_usd", bids.region, credit)
-    review_in = (r.flows_t * licensed).sum(axis=0)
-    total_in = r.flows_t.sum(axis=0)
-    review_share = np.divide(review_in, total_in, out=np.zeros_like(total_in), where=total_in > 1e-12)
-    held = f * review_share[bids.region]
-    now = f - held
-    ledger.move(np.full(len(f), -1), bids.holder, c, now, paid * (1.0 - review_share[bids.region]))
-    np.add.at(ledger.on_order_t[:, c], bids.holder, held)
-    ledger.book("purchases_usd", bids.region, paid)
-    return paid, held
-
-
-def settle_links(
-    ledger: Ledger, r: TradeResult, freight: np.ndarray, duty: np.ndarray, tariff: np.ndarray, carry: np.ndarray
-) -> float:
-    """Pay tariffs to importers, duties and quota rent to exporters; freight stays outside.
-
-    Per-kg link cost components are ``[exporter, importer]`` arrays. Returns
-    the money taken between buyer and seller prices (USD).
-    """
-    x = r.flows_t.copy()
-    xc = r.compliant_flows_t.copy()
-    np.fill_diagonal(x, 0.0)
-    np.fill_diagonal(xc, 0.0)
-    buyer = (x - xc) * r.price[None, :] + xc * r.compliant_price[None, :]
-    seller = x * r.producer_price[:, None]
-    rent = np.maximum(0.0, buyer - seller - x * (freight + duty + tariff + carry))
-    n = x.shape[0]
-    regions = np.arange(n)
-    ledger.pay(ledger.outside, ledger.state(regions), (x * tariff).sum(axis=0) * K)
-    ledger.pay(ledger.outside, ledger.state(regions), ((x * duty).sum(axis=1) + rent.sum(axis=1)) * K)
-    ledger.book("tariff_revenue_usd", regions, (x * tariff).sum(axis=0) * K)
-    ledger.book("duty_revenue_usd", regions, (x * duty).sum(axis=1) * K)
-    ledger.book("quota_rent_usd", regions, rent.sum(axis=1) * K)
-    return float((x * (freight + duty + tariff + carry)).sum() + rent.sum()) * K
 
 
 class ReviewPipeline:

@@ -30,14 +30,8 @@ from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
 from model.scenario import ScenarioError, set_path
 from model.schema import COMMODITIES, SECTORS, Policy, Scenario
-from model.trade import (
-    ReviewPipeline,
-    clear_commodity,
-    fill_missing_prices,
-    settle_buyers,
-    settle_links,
-    settle_sellers,
-)
+from model.settlement import review_share, settle_buyers, settle_links, settle_sellers
+from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices
 
 MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
 
@@ -326,9 +320,19 @@ class RareEarthModel(mesa.Model):
             self.spec.market.price_resolution_share,
         )
         fill_missing_prices(result, self.price[c])
-        revenue = settle_sellers(led, c, offers, result, self.floor[c], *pol.offer_royalties(c, offers))
-        paid, _ = settle_buyers(led, c, bids, result, pol.links.licensed[c], pol.content_premium)
-        between = settle_links(led, result, *parts)
+        accounts, r = led.accounts, result
+        royalty_share, royalty_region = pol.royalties(c)
+        revenue = settle_sellers(
+            accounts, led.produced_t, c, offers.holder, offers.region, offers.flag, offers.make_cost, r.sold,
+            r.price, r.producer_price, self.floor[c], royalty_share, royalty_region,
+        )  # fmt: skip
+        paid, _ = settle_buyers(
+            accounts, c, bids.holder, bids.region, bids.flag, r.filled, r.price, r.compliant_price,
+            review_share(r.flows_t, pol.links.licensed[c]), pol.content_premium,
+        )  # fmt: skip
+        between = settle_links(
+            accounts, r.flows_t, r.compliant_flows_t, r.price, r.producer_price, r.compliant_price, *parts
+        )
         led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
         led.market_turnover_usd += float(paid.sum())
         self.pipeline.file(self.month, c, result, pol.links)

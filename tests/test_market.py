@@ -10,14 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from model.market import (
-    Clearing,
-    MarketInput,
-    aggregate_steps,
-    allocate_to_offers,
-    clear_market,
-    log_price,
-)
+from model.market import Clearing, MarketInput, clear_market
+from model.steps import aggregate_steps, allocate_to_offers, log_price
 
 INF = np.inf
 approx = pytest.approx

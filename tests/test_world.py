@@ -113,7 +113,7 @@ def test_licence_review_delays_delivery_and_denials_return():
     assert in_review > 0, "licensed exports wait in review"
     assert model.ledger.on_order_t[:, 2].sum() == pytest.approx(in_review)
     model.run_months(3)
-    assert model.ledger.books.get("licence_denied_t", np.zeros(1)).sum() > 0
+    assert model.ledger.books["licence_denied_t"].sum() > 0
 
 
 def test_firm_is_inspectable_as_agent_and_can_be_stopped():
