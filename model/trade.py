@@ -9,7 +9,7 @@ licensed shipments wait in the :class:`ReviewPipeline`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -34,31 +34,9 @@ class Orders:
     make_cost: np.ndarray  # offers produced to order: USD/kg paid on sale; NaN = from stock
 
     @staticmethod
-    def of(holder, region, price, qty, flag=False, make_cost=np.nan) -> Orders:
-        """Build orders from arrays or scalars (scalars repeat); empty rows dropped."""
-        qty = np.asarray(qty, float)
-        price = np.asarray(price, float)
-        size = max(np.size(holder), np.size(region), price.size, qty.size)
-        qty, price = _full(qty, size, float), _full(price, size, float)
-        keep = (qty > 1e-9) & np.isfinite(price)
-        return Orders(
-            _full(holder, size, np.int64)[keep],
-            _full(region, size, np.int64)[keep],
-            np.maximum(price[keep], 1e-3),
-            qty[keep],
-            _full(flag, size, bool)[keep],
-            _full(make_cost, size, float)[keep],
-        )
-
-    @staticmethod
-    def concat(parts: list[Orders]) -> Orders:
-        """Stack several order books."""
-        return Orders(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Orders)))
-
-
-def _full(value, size: int, dtype) -> np.ndarray:
-    arr = np.asarray(value, dtype=dtype)
-    return np.full(size, arr, dtype=dtype) if arr.ndim == 0 else arr
+    def concat(parts: list[tuple[np.ndarray, ...]]) -> Orders:
+        """Stack order rows ``(holder, region, price, qty, flag, make_cost)`` into one book."""
+        return Orders(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 @dataclass

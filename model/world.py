@@ -21,6 +21,7 @@ from agents import behaviour
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
+from agents.order_rules import DAYS_PER_MONTH
 from agents.strategies import PublicState, make_strategy
 from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
@@ -129,7 +130,7 @@ class RareEarthModel(mesa.Model):
     def _seed_stocks(self) -> None:
         """Start firms with their normal input cover, valued at reference prices."""
         f, led, mk = self.firms, self.ledger, self.spec.market
-        months = mk.input_cover_days / behaviour.DAYS_PER_MONTH
+        months = mk.input_cover_days / DAYS_PER_MONTH
         r = self.spec.magnet.ndpr_oxide_t_per_t
         rows = {
             CONC: (f.stage == SEPARATION) & ~f.heavy_capable,

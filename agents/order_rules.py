@@ -1,0 +1,233 @@
+"""Order rules of firms and states: compiled functions from columns to order rows.
+
+Each rule reads firm columns, stocks and prices and returns order rows
+``(holder, region, price, qty, flag, make_cost)`` (see
+:class:`model.trade.Orders`): holder row in the ledger (-1 = the outside
+economy), region, USD/kg, t, a flag (offers: domestic only; bids: compliant
+origin only) and, for goods produced to order, their unit cost (NaN = sold
+from stock). Rows with no tonnage or no finite price are left out and
+prices are at least ``MIN_PRICE_USD_PER_KG``. :mod:`agents.behaviour`
+assembles them into each market's book; the reasons for each rule are
+given there.
+"""
+
+import numpy as np
+from numba import njit
+
+#: Order rows: (holder, region, price USD/kg, qty t, flag, make_cost USD/kg).
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+MIN_PRICE_USD_PER_KG = 1e-3
+MIN_QTY_T = 1e-9
+DAYS_PER_MONTH = 365.0 / 12.0
+#: Stock cover is discretionary: nobody pays more than this multiple of the
+#: reference price to build it (keeps cover bids from chasing a spike).
+COVER_CEILING = 2.0
+NORMAL_STOCK_MONTHS = 1.0
+PRESSURE_SLOPE = 0.15
+PRESSURE_FLOOR = 0.3
+#: Producers hold stock rather than sell below this share of the reference
+#: price (they expect prices to revert; by-products such as Dy/Tb are stored).
+SALVAGE_SHARE = 0.3
+#: Magnet makers bid at most this multiple of the reference price for Dy/Tb.
+DYTB_BID_CAP = 50.0
+CONC, HEAVY, NDPR, DYTB, MAGNET = range(5)
+
+
+# ---------------------------------------------------------------- order rows
+
+
+@njit(cache=True)
+def _rows(size):
+    """Empty order rows with room for ``size`` orders."""
+    return (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size), np.empty(size),
+            np.zeros(size, np.bool_), np.full(size, np.nan))  # fmt: skip
+
+
+@njit(cache=True)
+def _put(rows, k, holder, region, price, qty, flag=False, make_cost=np.nan):
+    """Write order ``k`` if it has tonnage and a finite price; returns the next free row."""
+    if not (qty > MIN_QTY_T and np.isfinite(price)):
+        return k
+    rows[0][k], rows[1][k], rows[2][k], rows[3][k] = holder, region, max(price, MIN_PRICE_USD_PER_KG), qty
+    rows[4][k], rows[5][k] = flag, make_cost
+    return k + 1
+
+
+@njit(cache=True)
+def _cut(rows, k):
+    return rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k], rows[4][:k], rows[5][:k]
+
+
+@njit(cache=True)
+def cover_months(input_cover_days, precautionary_cover_days, expect_restriction):
+    """Months of input cover a buyer wants: normal, plus more when restrictions are expected."""
+    return (input_cover_days + precautionary_cover_days * expect_restriction) / DAYS_PER_MONTH
+
+
+@njit(cache=True)
+def _two_step(buyers, region, value, run, cover, reference):
+    """A bid for this month's run at full value and one for cover just below it (capped)."""
+    rows, k = _rows(2 * buyers.size), 0
+    for i in range(buyers.size):
+        if value[i] > 0:
+            k = _put(rows, k, buyers[i], region[i], value[i], run[i])
+    for i in range(buyers.size):
+        if value[i] > 0:
+            k = _put(rows, k, buyers[i], region[i], min(0.97 * value[i], COVER_CEILING * reference), cover[i])
+    return _cut(rows, k)
+
+
+# ---------------------------------------------------------------- sellers
+
+
+@njit(cache=True)
+def stock_offers(stock, book_value, sells, country, capacity, output_per_input, expected, reference, royalty,
+                 exportable, is_magnet):  # fmt: skip
+    """Producers offer their output stock at its expected price, less when stock piles up.
+
+    ``stock``/``book_value``: this commodity's column (t, USD) by holder;
+    ``sells``: firms that sell this commodity from stock. Reservation =
+    max(expected price, book cost unless pressed) x inventory pressure, never
+    below the salvage price, grossed up for a magnet maker's royalty.
+    Magnet makers without a patent licence may sell only at home.
+    """
+    rows, k = _rows(sells.size), 0
+    for h in range(sells.size):
+        qty = stock[h]
+        if not (qty > MIN_QTY_T and sells[h]):
+            continue
+        r = country[h]
+        monthly = max(capacity[h], 1e-9) * output_per_input
+        excess = max(0.0, qty / monthly - NORMAL_STOCK_MONTHS)
+        pressure = min(max(1.0 - PRESSURE_SLOPE * excess, PRESSURE_FLOOR), 1.0)
+        book = book_value[h] / qty / 1000.0
+        ask = max(expected[r], book * (excess <= 0)) * pressure
+        owed = royalty[h] if is_magnet else 0.0
+        price = max(ask, SALVAGE_SHARE * reference) / (1.0 - owed)
+        k = _put(rows, k, h, r, price, qty, is_magnet and not exportable[h])
+    return _cut(rows, k)
+
+
+@njit(cache=True)
+def mine_offers(miners, country, unit_cost, capacity, subsidy, floor, expected):
+    """Mines offer their capacity at unit cost net of subsidy and price-floor support; made to order."""
+    rows, k = _rows(miners.size), 0
+    for h in miners:
+        r = country[h]
+        support = subsidy[r] + max(0.0, floor[r] - expected[r])
+        k = _put(rows, k, h, r, unit_cost[h] - support, capacity[h], False, unit_cost[h])
+    return _cut(rows, k)
+
+
+@njit(cache=True)
+def state_releases(n_firms, state_stock, release_t, expected):
+    """States release stockpile (up to the month's release) at 80% of the expected price, at home."""
+    rows, k = _rows(release_t.size), 0
+    for r in range(release_t.size):
+        k = _put(rows, k, n_firms + r, r, 0.8 * expected[r], min(release_t[r], state_stock[r]), True)
+    return _cut(rows, k)
+
+
+@njit(cache=True)
+def scrap_offers(recovered_t, recycling_cost):
+    """Recycled NdPr from end-of-life magnets, sold at home at its recovery cost."""
+    rows, k = _rows(recovered_t.size), 0
+    for r in range(recovered_t.size):
+        k = _put(rows, k, -1, r, recycling_cost, recovered_t[r], True, recycling_cost)
+    return _cut(rows, k)
+
+
+# ---------------------------------------------------------------- buyers
+
+
+@njit(cache=True)
+def state_purchases(n_firms, buy_t, ceiling):
+    """States buy for their stockpile up to the month's order, at most at their price ceiling."""
+    rows, k = _rows(buy_t.size), 0
+    for r in range(buy_t.size):
+        k = _put(rows, k, n_firms + r, r, ceiling[r], buy_t[r])
+    return _cut(rows, k)
+
+
+@njit(cache=True)
+def separator_bids(sep, country, unit_cost, env_cost, capacity, held, oxide_value, reference, cover):
+    """Separators bid the value of their oxides (net of cost) for this month's run and their cover.
+
+    ``oxide_value[r]``: value of one kg of feed's oxides and co-products in
+    region ``r`` at expected prices plus subsidies; ``held``: feed in stock or
+    on order per firm; ``cover[r]``: months of cover wanted.
+    """
+    region, value = country[sep], np.empty(sep.size)
+    run, more = np.empty(sep.size), np.empty(sep.size)
+    for i in range(sep.size):
+        h, r = sep[i], country[sep[i]]
+        value[i] = oxide_value[r] - unit_cost[h] - env_cost[r]
+        run[i] = max(0.0, capacity[h] - held[h])
+        more[i] = max(0.0, capacity[h] * (1.0 + cover[r]) - held[h] - run[i])
+    return _two_step(sep, region, value, run, more, reference)
+
+
+@njit(cache=True)
+def magnet_ndpr_bids(makers, country, capacity, held, magnet_value, dytb_share, expected_dytb, ndpr_per_t, reference,
+                     cover):  # fmt: skip
+    """Magnet makers bid for NdPr oxide at the magnet's net value less its Dy/Tb, per t of oxide."""
+    region, value = country[makers], np.empty(makers.size)
+    run, more = np.empty(makers.size), np.empty(makers.size)
+    for i in range(makers.size):
+        h, r = makers[i], country[makers[i]]
+        value[i] = (magnet_value[i] - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
+        cap = capacity[h] * ndpr_per_t
+        run[i] = max(0.0, cap - held[h])
+        more[i] = max(0.0, cap * (1.0 + cover[r]) - held[h] - run[i])
+    return _two_step(makers, region, value, run, more, reference)
+
+
+@njit(cache=True)
+def magnet_dytb_bids(makers, country, capacity, ndpr_held, held, magnet_value, dytb_share, price_ndpr, ndpr_per_t,
+                     reference, cover):  # fmt: skip
+    """Magnet makers bid for Dy/Tb for as many magnets as their NdPr allows, up to their cover.
+
+    Value per kg of Dy/Tb: the magnet's net value less its NdPr at today's
+    price, over the Dy/Tb share of the grade (capped at ``DYTB_BID_CAP`` x reference).
+    """
+    region, value = country[makers], np.empty(makers.size)
+    run, more = np.empty(makers.size), np.empty(makers.size)
+    for i in range(makers.size):
+        h, r = makers[i], country[makers[i]]
+        share = dytb_share[h]
+        value[i] = min((magnet_value[i] - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
+        feasible = min(capacity[h] * (1.0 + cover[r]), ndpr_held[h] / ndpr_per_t)
+        run[i] = max(0.0, min(capacity[h], feasible) * share - held[h])
+        more[i] = max(0.0, feasible * share - held[h] - run[i])
+    return _two_step(makers, region, value, run, more, reference)
+
+
+@njit(cache=True)
+def end_user_bids(users, country, sector, need, stock, held, curve_price, curve_share, content_share, content_sector,
+                  cover_price, cover):  # fmt: skip
+    """End users bid along their sector's demand curve for this month's need, then for cover.
+
+    Each user's need not met from stock is split over the curve's steps;
+    the share under a domestic-content rule bids as compliant-only demand.
+    Cover is bid at ``cover_price[r]``. Rows come as: curve (any origin),
+    curve (compliant), cover (any origin), cover (compliant).
+    """
+    steps = curve_price.shape[1]
+    rows, k = _rows(2 * users.size * (steps + 1)), 0
+    for compliant in (False, True):
+        for i in range(users.size):
+            h, r, s = users[i], country[users[i]], sector[users[i]]
+            cs = content_share[r] * content_sector[r, s]
+            run = max(0.0, need[i] - stock[h])
+            for j in range(steps):
+                q = run * curve_share[s, j]
+                k = _put(rows, k, h, r, curve_price[s, j], q * cs if compliant else q * (1.0 - cs), compliant)
+    for compliant in (False, True):
+        for i in range(users.size):
+            h, r, s = users[i], country[users[i]], sector[users[i]]
+            cs = content_share[r] * content_sector[r, s]
+            run = max(0.0, need[i] - stock[h])
+            more = max(0.0, need[i] * (1.0 + cover[r]) - held[h] - run)
+            k = _put(rows, k, h, r, cover_price[r], more * cs if compliant else more * (1.0 - cs), compliant)
+    return _cut(rows, k)
