@@ -30,7 +30,8 @@ BOOKS = (
     "shortage_loss_usd",
     "licence_denied_t",
 )
-SUBSIDY, TARIFF, DUTY, QUOTA_RENT, ROYALTY_IN, ROYALTY_OUT, PURCHASES = range(7)
+(SUBSIDY, TARIFF, DUTY, QUOTA_RENT, ROYALTY_IN, ROYALTY_OUT, PURCHASES, COPRODUCTS, VALUE_BUILT, SHORTAGE_LOSS,
+ LICENCE_DENIED) = range(len(BOOKS))  # fmt: skip
 
 
 @dataclass
@@ -146,6 +147,26 @@ class Ledger:
 
 # ---------------------------------------------------------------- compiled postings
 # For kernels that settle many orders at once; each mirrors a Ledger method.
+
+
+@njit(cache=True)
+def take(stock, value, used, h, c, tonnes):
+    """Compiled :meth:`Ledger.consume` for one holder: use up to ``tonnes``; returns their book value."""
+    tonnes = min(tonnes, stock[h, c])
+    used[c] += tonnes
+    s = stock[h, c]
+    taken = value[h, c] * min(tonnes / s, 1.0) if s > 1e-12 else 0.0
+    stock[h, c] -= tonnes
+    value[h, c] -= taken
+    return taken
+
+
+@njit(cache=True)
+def put(stock, value, produced, h, c, tonnes, usd):
+    """Compiled :meth:`Ledger.produce` for one holder: tonnes made, at book value ``usd``."""
+    stock[h, c] += tonnes
+    value[h, c] += usd
+    produced[c] += tonnes
 
 
 @njit(cache=True)

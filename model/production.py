@@ -1,8 +1,9 @@
 """Production and use: inputs become outputs by recipe; unmet need becomes shortage.
 
-All three steps are array operations over the firm columns. Book values
-follow the goods: an output's value is its inputs' book value plus the
-processing cost (split between the two oxides by expected value).
+Each step is a compiled loop over the firms of a stage, posting to the
+ledger's arrays. Book values follow the goods: an output's value is its
+inputs' book value plus the processing cost (split between the two oxides
+at reference prices). Units: t, USD/kg, USD (1 t x 1 USD/kg = 1000 USD).
 """
 
 from __future__ import annotations
@@ -10,41 +11,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.firms import MAGNETS, SEPARATION
-from model.ledger import USD_PER_T_PER_USD_PER_KG as K
+from model.ledger import COPRODUCTS, SHORTAGE_LOSS, SUBSIDY, VALUE_BUILT, put, take
 
 if TYPE_CHECKING:
     from model.world import RareEarthModel
+
+K = 1000.0  # USD per (t x USD/kg)
 
 
 def separate(model: RareEarthModel) -> None:
     """Separators crack concentrate into NdPr and Dy/Tb oxides, heavy feed first."""
     f, led, sc = model.firms, model.ledger, model.spec
-    sep = np.nonzero((f.stage == SEPARATION) & f.producing(model.month))[0]
-    region = f.country[sep]
-    cap = f.capacity_t_per_month[sep]
-    heavy = np.minimum(cap, led.stock_t[sep, HEAVY] * f.heavy_capable[sep])
-    light = np.minimum(cap - heavy, led.stock_t[sep, CONC])
-    value_in = led.consume(sep, HEAVY, heavy) + led.consume(sep, CONC, light)
     yl, yh = sc.separation_yield["concentrate"], sc.separation_yield["heavy_concentrate"]
-    ndpr = yl.ndpr_oxide * light + yh.ndpr_oxide * heavy
-    dytb = yl.dytb_oxide * light + yh.dytb_oxide * heavy
-    cost = (f.unit_cost_usd_per_kg[sep] + model.env_cost[region]) * (heavy + light) * K
-    led.pay(sep, led.outside, cost)
-    coproducts = (yl.coproducts_usd_per_kg * light + yh.coproducts_usd_per_kg * heavy) * K
-    led.pay(led.outside, sep, coproducts)  # La, Ce, Y... sold outside the modelled chain
-    led.book("coproduct_sales_usd", region, coproducts)
-    _subsidise(model, sep, region, NDPR, ndpr)
-    _subsidise(model, sep, region, DYTB, dytb)
-    v_ndpr = ndpr * model.reference[NDPR]  # joint cost split at reference prices (stable)
-    v_dytb = dytb * model.reference[DYTB]
-    share = np.divide(v_ndpr, v_ndpr + v_dytb, out=np.ones_like(v_ndpr), where=(v_ndpr + v_dytb) > 0)
-    led.produce(sep, NDPR, ndpr, (value_in + cost) * share)
-    led.produce(sep, DYTB, dytb, (value_in + cost) * (1.0 - share))
-    model.output_t[sep] += heavy + light
-    model.costs_usd[sep] += cost
+    recipe = np.array([[yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg],
+                       [yh.ndpr_oxide, yh.dytb_oxide, yh.coproducts_usd_per_kg]])  # fmt: skip
+    _separate(
+        led.accounts, led.produced_t, led.used_t, np.flatnonzero((f.stage == SEPARATION) & f.producing(model.month)),
+        f.country, f.capacity_t_per_month, f.heavy_capable, f.unit_cost_usd_per_kg, model.env_cost, recipe,
+        model.subsidy, model.reference, model.output_t, model.costs_usd,
+    )  # fmt: skip
 
 
 def make_magnets(model: RareEarthModel) -> None:
@@ -54,46 +43,95 @@ def make_magnets(model: RareEarthModel) -> None:
     ``magnet.dytb_min_share_of_grade`` of its grade (grain-boundary diffusion,
     lower grades); below that, missing Dy/Tb stops production.
     """
-    f, led = model.firms, model.ledger
-    makers = np.nonzero((f.stage == MAGNETS) & f.producing(model.month))[0]
-    region = f.country[makers]
-    r = model.spec.magnet.ndpr_oxide_t_per_t
-    share = f.dytb_share[makers]
-    least = share * model.spec.magnet.dytb_min_share_of_grade
-    by_dytb = np.divide(led.stock_t[makers, DYTB], least, out=np.full(len(makers), np.inf), where=least > 0)
-    q = np.minimum.reduce([f.capacity_t_per_month[makers], led.stock_t[makers, NDPR] / r, by_dytb])
-    dytb = np.minimum(q * share, led.stock_t[makers, DYTB])
-    value_in = led.consume(makers, NDPR, q * r) + led.consume(makers, DYTB, dytb)
-    cost = f.unit_cost_usd_per_kg[makers] * q * K
-    led.pay(makers, led.outside, cost)
-    _subsidise(model, makers, region, MAGNET, q)
-    led.produce(makers, MAGNET, q, value_in + cost)
-    model.output_t[makers] += q
-    model.costs_usd[makers] += cost
+    f, led, mg = model.firms, model.ledger, model.spec.magnet
+    _make_magnets(
+        led.accounts, led.produced_t, led.used_t, np.flatnonzero((f.stage == MAGNETS) & f.producing(model.month)),
+        f.country, f.capacity_t_per_month, f.dytb_share, f.unit_cost_usd_per_kg, mg.ndpr_oxide_t_per_t,
+        mg.dytb_min_share_of_grade, model.subsidy[MAGNET], model.output_t, model.costs_usd,
+    )  # fmt: skip
 
 
 def use_magnets(model: RareEarthModel) -> None:
     """End-use manufacturers build units from magnets on hand; the rest is shortage."""
-    f, led = model.firms, model.ledger
-    users = model.end_users
-    need = model.need_this_month
-    used = np.minimum(need, led.stock_t[users, MAGNET])
-    led.consume(users, MAGNET, used)
-    sectors = model.sector_table
-    units = used / (sectors["kg_per_unit"][f.sector[users]] / 1000.0)
-    short_units = (need - used) / (sectors["kg_per_unit"][f.sector[users]] / 1000.0)
-    value = sectors["value_per_unit"][f.sector[users]]
-    region, sector = f.country[users], f.sector[users]
+    f, led, sectors = model.firms, model.ledger, model.sector_table
     model.shortage_t[:] = 0.0
-    np.add.at(model.shortage_t, (region, sector), need - used)
-    np.add.at(model.shortage_units, (region, sector), short_units)
-    led.book("value_built_usd", region, units * value)
-    led.book("shortage_loss_usd", region, short_units * value)
-    model.magnet_use_t[:] = np.bincount(region, weights=used, minlength=model.n_regions)
+    _use_magnets(
+        led.accounts, led.used_t, model.end_users, f.country, f.sector, model.need_this_month,
+        sectors["kg_per_unit"], sectors["value_per_unit"], model.shortage_t, model.shortage_units,
+        model.magnet_use_t,
+    )  # fmt: skip
     model.use_by_region_t[:, MAGNET] = model.magnet_use_t
 
 
-def _subsidise(model: RareEarthModel, holders: np.ndarray, region: np.ndarray, c: int, tonnes: np.ndarray) -> None:
-    usd = model.subsidy[c, region] * tonnes * K
-    model.ledger.pay(model.ledger.state(region), holders, usd)
-    model.ledger.book("subsidy_paid_usd", region, usd)
+@njit(cache=True)
+def _separate(accounts, produced, used, sep, country, capacity, heavy_capable, unit_cost, env_cost, recipe, subsidy,
+              reference, output, costs):  # fmt: skip
+    """Crack each separator's feed (heavy first) up to capacity; pay costs, earn co-products."""
+    cash, stock, value, _, books = accounts
+    outside = cash.size - 1
+    state = outside - books.shape[1]
+    for h in sep:
+        r = country[h]
+        heavy = min(capacity[h], stock[h, HEAVY] * heavy_capable[h])
+        light = min(capacity[h] - heavy, stock[h, CONC])
+        value_in = take(stock, value, used, h, HEAVY, heavy) + take(stock, value, used, h, CONC, light)
+        ndpr = recipe[0, 0] * light + recipe[1, 0] * heavy
+        dytb = recipe[0, 1] * light + recipe[1, 1] * heavy
+        cost = (unit_cost[h] + env_cost[r]) * (heavy + light) * K
+        coproducts = (recipe[0, 2] * light + recipe[1, 2] * heavy) * K  # La, Ce, Y... sold outside the chain
+        support = (subsidy[NDPR, r] * ndpr + subsidy[DYTB, r] * dytb) * K
+        cash[h] += coproducts + support - cost
+        cash[outside] += cost - coproducts
+        cash[state + r] -= support
+        books[COPRODUCTS, r] += coproducts
+        books[SUBSIDY, r] += support
+        v_ndpr, v_dytb = ndpr * reference[NDPR], dytb * reference[DYTB]  # joint cost split (stable)
+        share = v_ndpr / (v_ndpr + v_dytb) if v_ndpr + v_dytb > 0 else 1.0
+        put(stock, value, produced, h, NDPR, ndpr, (value_in + cost) * share)
+        put(stock, value, produced, h, DYTB, dytb, (value_in + cost) * (1.0 - share))
+        output[h] += heavy + light
+        costs[h] += cost
+
+
+@njit(cache=True)
+def _make_magnets(accounts, produced, used, makers, country, capacity, dytb_share, unit_cost, ndpr_per_t,
+                  dytb_min_share, subsidy, output, costs):  # fmt: skip
+    """Make as many magnets as capacity, NdPr and (down to the minimum grade) Dy/Tb allow."""
+    cash, stock, value, _, books = accounts
+    outside = cash.size - 1
+    state = outside - books.shape[1]
+    for h in makers:
+        r, share = country[h], dytb_share[h]
+        least = share * dytb_min_share
+        by_dytb = stock[h, DYTB] / least if least > 0 else np.inf
+        q = min(capacity[h], stock[h, NDPR] / ndpr_per_t, by_dytb)
+        dytb = min(q * share, stock[h, DYTB])
+        value_in = take(stock, value, used, h, NDPR, q * ndpr_per_t) + take(stock, value, used, h, DYTB, dytb)
+        cost = unit_cost[h] * q * K
+        support = subsidy[r] * q * K
+        cash[h] += support - cost
+        cash[outside] += cost
+        cash[state + r] -= support
+        books[SUBSIDY, r] += support
+        put(stock, value, produced, h, MAGNET, q, value_in + cost)
+        output[h] += q
+        costs[h] += cost
+
+
+@njit(cache=True)
+def _use_magnets(accounts, used, users, country, sector, need, kg_per_unit, value_per_unit, shortage_t,
+                 shortage_units, magnet_use):  # fmt: skip
+    """Build units from magnets on hand; count the shortfall in t, units and value lost."""
+    _, stock, value, _, books = accounts
+    magnet_use[:] = 0.0
+    for i in range(users.size):
+        h, r, s = users[i], country[users[i]], sector[users[i]]
+        done = min(need[i], stock[h, MAGNET])
+        take(stock, value, used, h, MAGNET, done)
+        t_per_unit = kg_per_unit[s] / 1000.0
+        short_units = (need[i] - done) / t_per_unit
+        shortage_t[r, s] += need[i] - done
+        shortage_units[r, s] += short_units
+        books[VALUE_BUILT, r] += done / t_per_unit * value_per_unit[s]
+        books[SHORTAGE_LOSS, r] += short_units * value_per_unit[s]
+        magnet_use[r] += done
