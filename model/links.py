@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from model.schema import COMMODITIES, Policy, Scenario
 
@@ -30,15 +31,35 @@ class LinkState:
     quota_t_per_year: np.ndarray  # [commodity, exporter], inf = none
     compliant_origin: np.ndarray  # [exporter, importer] bool: counts for content rules
 
-    def cost_usd_per_kg(self, c: int, exporter_price: np.ndarray, carry_share: float) -> np.ndarray:
-        """Per-kg cost of each link for commodity ``c``: freight, duty, tariff, review carry."""
-        value = exporter_price[:, None]
-        duty = self.duty_rate[c] * value
-        tariff = self.tariff_rate[c] * (value + duty)
-        carry = self.delay_months[c] * carry_share * value
-        cost = self.transport_usd_per_kg[c] + duty + tariff + carry
-        np.fill_diagonal(cost, 0.0)
-        return cost
+
+@njit(cache=True)
+def link_costs(exporter_price, transport, duty_rate, tariff_rate, delay_months, carry_share):
+    """Per-kg costs of each link ``[exporter, importer]`` for one commodity, USD/kg.
+
+    Returns ``(total, freight, duty, tariff, carry)``, zero on the diagonal:
+    the export duty is ad valorem on the exporter's price, the tariff on the
+    price plus duty, and a review delay carries the goods' value for its
+    months at ``carry_share`` per month.
+    """
+    n = exporter_price.size
+    total, freight, duty, tariff, carry = (
+        np.zeros((n, n)),
+        np.zeros((n, n)),
+        np.zeros((n, n)),
+        np.zeros((n, n)),
+        np.zeros((n, n)),
+    )
+    for i in range(n):
+        value = max(exporter_price[i], 0.0)
+        for j in range(n):
+            if i == j:
+                continue
+            freight[i, j] = transport[i, j]
+            duty[i, j] = duty_rate[i, j] * value
+            tariff[i, j] = tariff_rate[i, j] * (value + duty[i, j])
+            carry[i, j] = delay_months[i, j] * carry_share * value
+            total[i, j] = freight[i, j] + duty[i, j] + tariff[i, j] + carry[i, j]
+    return total, freight, duty, tariff, carry
 
 
 def base_links(scenario: Scenario, regions: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,7 @@ import numpy as np
 from agents.behaviour import CONC, HEAVY, MAGNET
 from agents.firms import MAGNETS, MINING, SEPARATION
 from model.calendar import calendar_month
-from model.links import link_state
+from model.links import link_costs, link_state
 from model.schema import COMMODITIES, SECTORS
 
 if TYPE_CHECKING:
@@ -99,17 +99,13 @@ class PolicyArrays:
         """Weights for returning denied shipments to an exporter's producers."""
         return self._weights[c]
 
-    def link_cost_parts(self, c: int, exporter_price: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per-kg freight, export duty, import tariff and review carrying cost, ``[exporter, importer]``."""
+    def link_costs(self, c: int, exporter_price: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per-kg ``(total, freight, duty, tariff, carry)`` of each link ``[exporter, importer]``."""
         lk = self.links
-        value = np.maximum(exporter_price, 0.0)[:, None]
-        duty = lk.duty_rate[c] * value
-        tariff = lk.tariff_rate[c] * (value + duty)
-        carry = lk.delay_months[c] * self.model.spec.market.carry_cost_share_per_month * value
-        freight = lk.transport_usd_per_kg[c].copy()
-        for a in (freight, duty, tariff, carry):
-            np.fill_diagonal(a, 0.0)
-        return freight, duty, tariff, carry
+        return link_costs(
+            exporter_price, lk.transport_usd_per_kg[c], lk.duty_rate[c], lk.tariff_rate[c], lk.delay_months[c],
+            self.model.spec.market.carry_cost_share_per_month,
+        )  # fmt: skip
 
     def export_cap(self, c: int) -> np.ndarray:
         """Export allowance for the current month: the quota left this year over the months left."""

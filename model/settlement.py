@@ -70,15 +70,17 @@ def settle_sellers(accounts, produced, c, holder, region, domestic, make_cost, s
 
 
 @njit(cache=True)
-def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_compliant, review_share, content_premium):
+def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_compliant, flows, licensed,
+                  content_premium):  # fmt: skip
     """Buyers pay their node price; goods arrive now or go into licence review.
 
-    ``review_share[j]``: the share of region ``j``'s imports held in review
-    (bought now, delivered or refunded when the review ends). Compliant
-    purchases earn the domestic-content credit from their state. Returns
-    (paid per bid, tonnes per bid held in review).
+    Each buyer in region ``j`` gets the share of ``j``'s imports that needs a
+    licence (``licensed[i, j]``) later: bought now, delivered or refunded
+    when the review ends. Compliant purchases earn the domestic-content
+    credit from their state. Returns (paid per bid, tonnes per bid held in review).
     """
     cash, stock, value, on_order, books = accounts
+    review_share = _review_share(flows, licensed)
     outside = cash.size - 1
     n_firms = outside - books.shape[1]
     paid, held = np.zeros(holder.size), np.zeros(holder.size)
@@ -136,8 +138,35 @@ def _pay_state(cash, books, region, book, usd):
     books[book, region] += usd
 
 
-def review_share(flows: np.ndarray, licensed: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def _review_share(flows, licensed):
     """Share of each importer's inflow that passes through licence review."""
-    review_in = (flows * licensed).sum(axis=0)
-    total_in = flows.sum(axis=0)
-    return np.divide(review_in, total_in, out=np.zeros_like(total_in), where=total_in > 1e-12)
+    n = flows.shape[0]
+    share = np.zeros(n)
+    for j in range(n):
+        review, total = 0.0, 0.0
+        for i in range(n):
+            total += flows[i, j]
+            if licensed[i, j]:
+                review += flows[i, j]
+        if total > 1e-12:
+            share[j] = review / total
+    return share
+
+
+@njit(cache=True)
+def tally(n_firms, offer_holder, sold, count_output, output, bid_holder, wanted, filled, rationed):
+    """Firms' month from one market: miners' output sold, and who got < 98% of what it bid for."""
+    sold_by, wanted_by, got_by = np.zeros(n_firms), np.zeros(n_firms), np.zeros(n_firms)
+    for k in range(offer_holder.size):
+        if 0 <= offer_holder[k] < n_firms:
+            sold_by[offer_holder[k]] += sold[k]
+    for k in range(bid_holder.size):
+        if bid_holder[k] < n_firms:
+            wanted_by[bid_holder[k]] += wanted[k]
+            got_by[bid_holder[k]] += filled[k]
+    for h in range(n_firms):
+        if count_output[h]:
+            output[h] += sold_by[h]
+        if got_by[h] < 0.98 * wanted_by[h]:
+            rationed[h] = True

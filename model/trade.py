@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 from model.ledger import Ledger
@@ -80,13 +81,19 @@ def _unlimited(n: int) -> np.ndarray:
     return np.full((n, n), np.inf)
 
 
-def fill_missing_prices(r: TradeResult, previous: np.ndarray) -> None:
-    """Nodes with no market this month keep last month's price, so prices stay finite."""
-    for arr in (r.price, r.producer_price, r.compliant_price):
-        missing = ~np.isfinite(arr)
-        arr[missing] = previous[missing]
-    missing = ~np.isfinite(r.compliant_price)
-    r.compliant_price[missing] = r.price[missing]
+@njit(cache=True)
+def fill_missing_prices(price, producer_price, compliant_price, previous):
+    """Nodes with no market this month keep last month's price, so prices stay finite.
+
+    Compliant demand with no market of its own takes the buyers' price.
+    """
+    for j in range(price.size):
+        if not np.isfinite(price[j]):
+            price[j] = previous[j]
+        if not np.isfinite(producer_price[j]):
+            producer_price[j] = previous[j]
+        if not np.isfinite(compliant_price[j]):
+            compliant_price[j] = previous[j] if np.isfinite(previous[j]) else price[j]
 
 
 class ReviewPipeline:
@@ -98,9 +105,12 @@ class ReviewPipeline:
         self.denied_t = np.zeros(shape)
         self.buyer_usd = np.zeros(shape)
         self.seller_usd = np.zeros(shape)
+        self.due = np.zeros((MAX_DELAY + 1, n_commodities), dtype=bool)  # [slot, c]: anything filed there
 
     def total_t(self) -> np.ndarray:
         """Tonnes in review by commodity."""
+        if not self.due.any():
+            return np.zeros(self.due.shape[1])
         return (self.approved_t + self.denied_t).sum(axis=(0, 2, 3))
 
     def file(self, month: int, c: int, r: TradeResult, links: LinkState) -> None:
@@ -111,6 +121,7 @@ class ReviewPipeline:
         for d in np.unique(links.delay_months[c][x > 0]):
             sel = (links.delay_months[c] == d) & (x > 0)
             slot = (month + int(d)) % (MAX_DELAY + 1)
+            self.due[slot, c] = True
             a = links.approval_rate[c]
             self.approved_t[slot, c][sel] += (x * a)[sel]
             self.denied_t[slot, c][sel] += (x * (1.0 - a))[sel]
@@ -124,6 +135,8 @@ class ReviewPipeline:
         apportions returned goods and refunds among an exporter's sellers.
         """
         slot = month % (MAX_DELAY + 1)
+        if not self.due[slot, c]:
+            return
         ok, no = self.approved_t[slot, c], self.denied_t[slot, c]
         for i, j in zip(*np.nonzero(ok + no > 0), strict=True):
             total = ok[i, j] + no[i, j]
@@ -140,6 +153,7 @@ class ReviewPipeline:
             ledger.book("licence_denied_t", np.array([i]), no[i, j])
         for arr in (self.approved_t, self.denied_t, self.buyer_usd, self.seller_usd):
             arr[slot, c] = 0.0
+        self.due[slot, c] = False
 
 
 def _weights(w: np.ndarray, fallback: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
 from model.scenario import ScenarioError, set_path
 from model.schema import COMMODITIES, SECTORS, Policy, Scenario
-from model.settlement import review_share, settle_buyers, settle_links, settle_sellers
+from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices
 
 MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
@@ -101,6 +101,8 @@ class RareEarthModel(mesa.Model):
                 f.stage == MAGNETS,
             ]
         )
+        #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
+        self.counts_output = np.array([(f.stage == MINING) & (c in (CONC, HEAVY)) for c in range(k)])
         sectors = [sc.sectors[s] for s in SECTORS]
         self.sector_table = {
             "kg_per_unit": np.array([s.magnet_kg_per_unit for s in sectors]),
@@ -276,6 +278,8 @@ class RareEarthModel(mesa.Model):
 
     def _apply(self, code: str, instrument: str, value: Any, source: str) -> bool:
         agent = self.countries[code]
+        if _in_force(agent.policy, instrument, value):  # most monthly decisions repeat the last one
+            return False
         new = self._validated(agent.policy, instrument, value)
         old = _get_path(agent.policy.model_dump(), instrument)
         if old == _get_path(new.model_dump(), instrument):
@@ -307,59 +311,43 @@ class RareEarthModel(mesa.Model):
         self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, sector] * shock
 
     def _trade(self, c: int) -> None:
-        led, pol = self.ledger, self.policy
+        led, pol, f = self.ledger, self.policy, self.firms
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
         offers, bids = behaviour.offers(self, c), behaviour.bids(self, c)
-        parts = pol.link_cost_parts(c, self.producer_price[c])
-        result = clear_commodity(
-            offers,
-            bids,
-            sum(parts),
-            pol.links.open[c],
-            pol.export_cap(c),
-            pol.links.compliant_origin,
+        total, *parts = pol.link_costs(c, self.producer_price[c])
+        lk = pol.links
+        r = clear_commodity(
+            offers, bids, total, lk.open[c], pol.export_cap(c), lk.compliant_origin,
             self.spec.market.price_resolution_share,
-        )
-        fill_missing_prices(result, self.price[c])
-        accounts, r = led.accounts, result
-        royalty_share, royalty_region = pol.royalties(c)
+        )  # fmt: skip
+        fill_missing_prices(r.price, r.producer_price, r.compliant_price, self.price[c])
         revenue = settle_sellers(
-            accounts, led.produced_t, c, offers.holder, offers.region, offers.flag, offers.make_cost, r.sold,
-            r.price, r.producer_price, self.floor[c], royalty_share, royalty_region,
+            led.accounts, led.produced_t, c, offers.holder, offers.region, offers.flag, offers.make_cost, r.sold,
+            r.price, r.producer_price, self.floor[c], *pol.royalties(c),
         )  # fmt: skip
         paid, _ = settle_buyers(
-            accounts, c, bids.holder, bids.region, bids.flag, r.filled, r.price, r.compliant_price,
-            review_share(r.flows_t, pol.links.licensed[c]), pol.content_premium,
+            led.accounts, c, bids.holder, bids.region, bids.flag, r.filled, r.price, r.compliant_price, r.flows_t,
+            lk.licensed[c], pol.content_premium,
         )  # fmt: skip
         between = settle_links(
-            accounts, r.flows_t, r.compliant_flows_t, r.price, r.producer_price, r.compliant_price, *parts
+            led.accounts, r.flows_t, r.compliant_flows_t, r.price, r.producer_price, r.compliant_price, *parts
         )
         led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
         led.market_turnover_usd += float(paid.sum())
-        self.pipeline.file(self.month, c, result, pol.links)
+        self.pipeline.file(self.month, c, r, lk)
         # Shipments with a zero-month review (approval < 1 only) are decided this same month.
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        self._after_trade(c, offers, bids, result)
+        tally(f.n, offers.holder, r.sold, self.counts_output[c], self.output_t, bids.holder, bids.qty, r.filled,
+              self.rationed)  # fmt: skip
+        self._keep_public_record(c, r)
 
-    def _after_trade(self, c: int, offers, bids, result) -> None:
-        flows = result.flows_t
+    def _keep_public_record(self, c: int, r) -> None:
+        flows = r.flows_t
         self.exports_ytd_t[c] += flows.sum(axis=1) - np.diag(flows)
-        self.price[c], self.producer_price[c] = result.price, result.producer_price
-        self.quota_rent[c] = result.quota_rent
+        self.price[c], self.producer_price[c], self.quota_rent[c] = r.price, r.producer_price, r.quota_rent
         self.last_flows_t[c] = flows
-        sold_by_firm = np.bincount(
-            offers.holder[offers.holder >= 0],
-            weights=result.sold[offers.holder >= 0],
-            minlength=self.ledger.stock_t.shape[0],
-        )[: self.firms.n]
-        if c in (CONC, HEAVY):
-            self.output_t += np.where(self.firms.stage == 0, sold_by_firm, 0.0)
-        firm_bids = bids.holder < self.firms.n
-        wanted = np.bincount(bids.holder[firm_bids], weights=bids.qty[firm_bids], minlength=self.firms.n)
-        got = np.bincount(bids.holder[firm_bids], weights=result.filled[firm_bids], minlength=self.firms.n)
-        self.rationed |= got < 0.98 * wanted
         self.use_by_region_t[:, c] = flows.sum(axis=0)
-        self.recorder.trade(c, result)
+        self.recorder.trade(c, r)
 
     def _between_months(self) -> None:
         dynamics.update_expectations(self)
@@ -391,6 +379,19 @@ class RareEarthModel(mesa.Model):
             policies={code: a.policy for code, a in self.countries.items()},
             stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
         )
+
+
+def _in_force(policy: Policy, path: str, value: Any) -> bool:
+    """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
+    node: Any = policy
+    for key in path.split("."):
+        node = node.get(key, _MISSING) if isinstance(node, dict) else getattr(node, key, _MISSING)
+        if node is _MISSING:
+            return False
+    return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
+
+
+_MISSING = object()
 
 
 def _get_path(doc: dict, path: str) -> Any:
