@@ -21,8 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numba import njit
 
-from agents.firms import END_USE, MAGNETS, MINING, SEPARATION
+from agents.firms import MAGNETS
 from model.schema import SECTORS
 
 if TYPE_CHECKING:
@@ -107,38 +108,28 @@ class Recorder:
             self.firm_rows.append(self._firm_snapshot())
 
     def _wealth(self) -> np.ndarray:
-        led = self.model.ledger
-        holders = led.stock_t.shape[0]
-        return led.cash_usd[:holders] + led.stock_value_usd.sum(axis=1)
+        """Cash plus stock book value of producers, end users and states, (3, regions) USD."""
+        m, led = self.model, self.model.ledger
+        return wealth_by_group(led.cash_usd, led.stock_value_usd, m.firms.country, m.firms.stage, m.n_regions)
 
     def _tonnes(self) -> np.ndarray:
         m = self.model
-        return m.ledger.stock_t.sum(axis=0) + m.pipeline.total_t()
+        return tonnes_held(m.ledger.stock_t) + m.pipeline.total_t()
 
     def _output_by_stage(self) -> np.ndarray:
         m, f = self.model, self.model.firms
-        out = np.zeros((3, m.n_regions))
-        for k, stage in enumerate((MINING, SEPARATION, MAGNETS)):
-            mask = f.stage == stage
-            out[k] = np.bincount(f.country[mask], weights=m.output_t[mask], minlength=m.n_regions)
-        return out
+        return output_by_stage(m.output_t, f.stage, f.country, m.n_regions)
 
     def _country_accounts(self) -> dict[str, np.ndarray]:
-        m, f, led = self.model, self.model.firms, self.model.ledger
-        n, regions = f.n, m.n_regions
-        delta = self._wealth() - self._wealth0
-        producer = f.stage <= MAGNETS
-        ps = np.bincount(f.country[producer], weights=delta[:n][producer], minlength=regions)
-        users = f.stage == END_USE
+        m, led = self.model, self.model.ledger
+        n = m.firms.n
+        producers, users, states = self._wealth() - self._wealth0
         books = led.books
-        cs = np.bincount(f.country[users], weights=delta[:n][users], minlength=regions) + books["value_built_usd"]
-        fiscal = -delta[n:]
-        security = -books["shortage_loss_usd"]
         row = {
-            "producer_surplus_usd": ps,
-            "consumer_surplus_usd": cs,
-            "fiscal_cost_usd": fiscal,
-            "supply_security_usd": security,
+            "producer_surplus_usd": producers,
+            "consumer_surplus_usd": users + books["value_built_usd"],
+            "fiscal_cost_usd": -states,
+            "supply_security_usd": -books["shortage_loss_usd"],
             "stockpile_t": led.stock_t[n:].copy(),
             "shortage_t": m.shortage_t.copy(),
             "shortage_units": m.shortage_units.copy(),
@@ -159,6 +150,42 @@ class Recorder:
             "active": f.producing(m.month)[producer],
             "cash_usd": f.cash_usd[producer].copy(),
         }
+
+
+@njit(cache=True)
+def wealth_by_group(cash, stock_value, country, stage, n_regions):
+    """Cash plus stock book value by region of producers (row 0), end users (1) and states (2)."""
+    out = np.zeros((3, n_regions))
+    n_firms = country.size
+    for h in range(stock_value.shape[0]):
+        w = cash[h]
+        for c in range(stock_value.shape[1]):
+            w += stock_value[h, c]
+        if h >= n_firms:
+            out[2, h - n_firms] += w
+        else:
+            out[0 if stage[h] <= MAGNETS else 1, country[h]] += w
+    return out
+
+
+@njit(cache=True)
+def tonnes_held(stock):
+    """Tonnes held by all holders, by commodity."""
+    out = np.zeros(stock.shape[1])
+    for h in range(stock.shape[0]):
+        for c in range(stock.shape[1]):
+            out[c] += stock[h, c]
+    return out
+
+
+@njit(cache=True)
+def output_by_stage(output, stage, country, n_regions):
+    """Output (t) by stage (mining, separation, magnets) and region."""
+    out = np.zeros((3, n_regions))
+    for h in range(output.size):
+        if stage[h] <= MAGNETS:
+            out[stage[h], country[h]] += output[h]
+    return out
 
 
 def _text(value: Any) -> str:
