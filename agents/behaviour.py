@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agents import order_rules as rules
-from agents.firms import MAGNETS, MINING, SEPARATION
+from agents.firms import MAGNETS, MINING, SEPARATION, FirmTable
 from agents.order_rules import CONC, COVER_CEILING, DYTB, HEAVY, MAGNET, NDPR, Rows
 from model.trade import Orders
 
@@ -52,7 +52,8 @@ def offers(model: RareEarthModel, c: int) -> Orders:
         rules.state_releases(n, led.stock_t[n:, c], model.release_t[c], model.expected[c]),
     ]  # fmt: skip
     if c in (CONC, HEAVY):
-        miners = np.flatnonzero((f.stage == MINING) & (f.output == c) & f.producing(model.month))
+        miners = model.rosters["miners_conc" if c == CONC else "miners_heavy"]
+        miners = miners[model.producing[miners]]
         parts.append(
             rules.mine_offers(
                 miners, f.country, f.unit_cost_usd_per_kg, f.capacity_t_per_month,
@@ -71,10 +72,8 @@ def bids(model: RareEarthModel, c: int) -> Orders:
     parts = [rules.state_purchases(model.firms.n, model.buy_t[c], model.ceiling[c])]
     if c in (CONC, HEAVY):
         parts.append(_separator_bids(model, c))
-    elif c == NDPR:
-        parts.append(_magnet_maker_ndpr_bids(model))
-    elif c == DYTB:
-        parts.append(_magnet_maker_dytb_bids(model))
+    elif c in (NDPR, DYTB):
+        parts.append(_magnet_maker_bids(model, c))
     else:
         parts.append(_end_user_bids(model))
     return Orders.concat(parts)
@@ -95,60 +94,28 @@ def _cover_months(model: RareEarthModel, c: int) -> np.ndarray:
     return rules.cover_months(mk.input_cover_days, mk.precautionary_cover_days, model.expect_restriction[c])
 
 
-def _held(model: RareEarthModel, *commodities: int) -> np.ndarray:
-    """Tonnes of ``commodities`` each holder has in stock or on order."""
-    led = model.ledger
-    held = led.stock_t[:, commodities[0]].copy()
-    for c in commodities[1:]:
-        held += led.stock_t[:, c]
-    for c in commodities:
-        held += led.on_order_t[:, c]
-    return held
-
-
 def _separator_bids(model: RareEarthModel, c: int) -> Rows:
-    f, sc = model.firms, model.spec
-    mask = (f.stage == SEPARATION) & f.producing(model.month)
-    if c == HEAVY:
-        mask &= f.heavy_capable
+    f, sc, led = model.firms, model.spec, model.ledger
+    sep = model.rosters["heavy_separators" if c == HEAVY else "separators"]
     y = sc.separation_yield["heavy_concentrate" if c == HEAVY else "concentrate"]
     e, s = model.expected, model.subsidy
     oxide_value = y.ndpr_oxide * (e[NDPR] + s[NDPR]) + y.dytb_oxide * (e[DYTB] + s[DYTB]) + y.coproducts_usd_per_kg
     return rules.separator_bids(
-        np.flatnonzero(mask), f.country, f.unit_cost_usd_per_kg, model.env_cost, f.capacity_t_per_month,
-        _held(model, CONC, HEAVY), oxide_value, model.reference[c], _cover_months(model, c),
+        sep[model.producing[sep]], f.country, f.unit_cost_usd_per_kg, model.env_cost, f.capacity_t_per_month,
+        led.stock_t, led.on_order_t, oxide_value, model.reference[c], _cover_months(model, c),
     )  # fmt: skip
 
 
-def _magnet_makers(model: RareEarthModel) -> np.ndarray:
-    f = model.firms
-    return np.flatnonzero((f.stage == MAGNETS) & f.producing(model.month))
-
-
-def _magnet_value(model: RareEarthModel, makers: np.ndarray) -> np.ndarray:
-    """Expected magnet revenue per kg net of royalty and processing cost."""
-    f = model.firms
-    region = f.country[makers]
-    net = model.expected[MAGNET, region] * (1.0 - model.royalty_share[makers]) + model.subsidy[MAGNET, region]
-    return net - f.unit_cost_usd_per_kg[makers]
-
-
-def _magnet_maker_ndpr_bids(model: RareEarthModel) -> Rows:
-    f, makers = model.firms, _magnet_makers(model)
-    return rules.magnet_ndpr_bids(
-        makers, f.country, f.capacity_t_per_month, _held(model, NDPR), _magnet_value(model, makers),
-        f.dytb_share, model.expected[DYTB], model.spec.magnet.ndpr_oxide_t_per_t, model.reference[NDPR],
-        _cover_months(model, NDPR),
-    )  # fmt: skip
-
-
-def _magnet_maker_dytb_bids(model: RareEarthModel) -> Rows:
-    f, makers = model.firms, _magnet_makers(model)
-    makers = makers[f.dytb_share[makers] > 0]
-    return rules.magnet_dytb_bids(
-        makers, f.country, f.capacity_t_per_month, _held(model, NDPR), _held(model, DYTB),
-        _magnet_value(model, makers), f.dytb_share, model.price[NDPR], model.spec.magnet.ndpr_oxide_t_per_t,
-        model.reference[DYTB], _cover_months(model, DYTB),
+def _magnet_maker_bids(model: RareEarthModel, c: int) -> Rows:
+    f, led = model.firms, model.ledger
+    makers = model.rosters["magnet_makers"]
+    rule, third = (
+        (rules.magnet_ndpr_bids, model.expected[DYTB]) if c == NDPR else (rules.magnet_dytb_bids, model.price[NDPR])
+    )
+    return rule(
+        makers[model.producing[makers]], f.country, f.capacity_t_per_month, led.stock_t, led.on_order_t,
+        (model.expected[MAGNET], model.subsidy[MAGNET], third), model.royalty_share, f.unit_cost_usd_per_kg,
+        f.dytb_share, model.spec.magnet.ndpr_oxide_t_per_t, model.reference[c], _cover_months(model, c),
     )  # fmt: skip
 
 
@@ -158,10 +125,21 @@ def _end_user_bids(model: RareEarthModel) -> Rows:
     prices, shares = model.demand_curve  # (sectors, steps)
     cover_price = np.minimum(1.05 * model.expected[MAGNET], COVER_CEILING * model.reference[MAGNET])
     return rules.end_user_bids(
-        model.end_users, f.country, f.sector, model.need_this_month, led.stock_t[:, MAGNET],
-        _held(model, MAGNET), prices, shares, model.content_share, model.content_sector, cover_price,
-        _cover_months(model, MAGNET),
+        model.end_users, f.country, f.sector, model.need_this_month, led.stock_t, led.on_order_t, prices, shares,
+        model.content_share, model.content_sector, cover_price, _cover_months(model, MAGNET),
     )  # fmt: skip
+
+
+def rosters(f: FirmTable) -> dict[str, np.ndarray]:
+    """Rows of the firms in each market role (static: firms never change role)."""
+    sep = f.stage == SEPARATION
+    return {
+        "miners_conc": np.flatnonzero((f.stage == MINING) & (f.output == CONC)),
+        "miners_heavy": np.flatnonzero((f.stage == MINING) & (f.output == HEAVY)),
+        "separators": np.flatnonzero(sep),
+        "heavy_separators": np.flatnonzero(sep & f.heavy_capable),
+        "magnet_makers": np.flatnonzero(f.stage == MAGNETS),
+    }
 
 
 def demand_curve(sectors, reference_price: float, steps: int) -> tuple[np.ndarray, np.ndarray]:

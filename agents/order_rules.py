@@ -66,6 +66,18 @@ def cover_months(input_cover_days, precautionary_cover_days, expect_restriction)
 
 
 @njit(cache=True)
+def _held(stock, on_order, h, c):
+    """Tonnes of ``c`` holder ``h`` has in stock or on order."""
+    return stock[h, c] + on_order[h, c]
+
+
+@njit(cache=True)
+def _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost):
+    """A maker's expected magnet revenue per kg net of royalty, plus subsidy, less processing cost."""
+    return expected_magnet[r] * (1.0 - royalty[h]) + subsidy_magnet[r] - unit_cost[h]
+
+
+@njit(cache=True)
 def _two_step(buyers, region, value, run, cover, reference):
     """A bid for this month's run at full value and one for cover just below it (capped)."""
     rows, k = _rows(2 * buyers.size), 0
@@ -151,61 +163,75 @@ def state_purchases(n_firms, buy_t, ceiling):
 
 
 @njit(cache=True)
-def separator_bids(sep, country, unit_cost, env_cost, capacity, held, oxide_value, reference, cover):
+def separator_bids(sep, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference, cover):
     """Separators bid the value of their oxides (net of cost) for this month's run and their cover.
 
     ``oxide_value[r]``: value of one kg of feed's oxides and co-products in
-    region ``r`` at expected prices plus subsidies; ``held``: feed in stock or
-    on order per firm; ``cover[r]``: months of cover wanted.
+    region ``r`` at expected prices plus subsidies; feed held counts both
+    concentrates in stock or on order; ``cover[r]``: months of cover wanted.
     """
     region, value = country[sep], np.empty(sep.size)
     run, more = np.empty(sep.size), np.empty(sep.size)
     for i in range(sep.size):
         h, r = sep[i], country[sep[i]]
+        held = stock[h, CONC] + stock[h, HEAVY] + on_order[h, CONC] + on_order[h, HEAVY]
         value[i] = oxide_value[r] - unit_cost[h] - env_cost[r]
-        run[i] = max(0.0, capacity[h] - held[h])
-        more[i] = max(0.0, capacity[h] * (1.0 + cover[r]) - held[h] - run[i])
+        run[i] = max(0.0, capacity[h] - held)
+        more[i] = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run[i])
     return _two_step(sep, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def magnet_ndpr_bids(makers, country, capacity, held, magnet_value, dytb_share, expected_dytb, ndpr_per_t, reference,
-                     cover):  # fmt: skip
-    """Magnet makers bid for NdPr oxide at the magnet's net value less its Dy/Tb, per t of oxide."""
+def magnet_ndpr_bids(makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
+                     ndpr_per_t, reference, cover):  # fmt: skip
+    """Magnet makers bid for NdPr oxide at the magnet's net value less its Dy/Tb, per t of oxide.
+
+    ``magnet_prices = (expected magnet price, magnet subsidy, expected Dy/Tb
+    price)`` by region, USD/kg.
+    """
+    expected_magnet, subsidy_magnet, expected_dytb = magnet_prices
     region, value = country[makers], np.empty(makers.size)
     run, more = np.empty(makers.size), np.empty(makers.size)
     for i in range(makers.size):
         h, r = makers[i], country[makers[i]]
-        value[i] = (magnet_value[i] - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
-        cap = capacity[h] * ndpr_per_t
-        run[i] = max(0.0, cap - held[h])
-        more[i] = max(0.0, cap * (1.0 + cover[r]) - held[h] - run[i])
+        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+        value[i] = (net - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
+        cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
+        run[i] = max(0.0, cap - held)
+        more[i] = max(0.0, cap * (1.0 + cover[r]) - held - run[i])
     return _two_step(makers, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def magnet_dytb_bids(makers, country, capacity, ndpr_held, held, magnet_value, dytb_share, price_ndpr, ndpr_per_t,
-                     reference, cover):  # fmt: skip
+def magnet_dytb_bids(makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
+                     ndpr_per_t, reference, cover):  # fmt: skip
     """Magnet makers bid for Dy/Tb for as many magnets as their NdPr allows, up to their cover.
 
     Value per kg of Dy/Tb: the magnet's net value less its NdPr at today's
-    price, over the Dy/Tb share of the grade (capped at ``DYTB_BID_CAP`` x reference).
+    price, over the Dy/Tb share of the grade (capped at ``DYTB_BID_CAP`` x
+    reference). ``magnet_prices = (expected magnet price, magnet subsidy,
+    today's NdPr price)`` by region, USD/kg. Makers of grades without Dy/Tb
+    do not bid.
     """
+    expected_magnet, subsidy_magnet, price_ndpr = magnet_prices
+    makers = makers[dytb_share[makers] > 0]
     region, value = country[makers], np.empty(makers.size)
     run, more = np.empty(makers.size), np.empty(makers.size)
     for i in range(makers.size):
         h, r = makers[i], country[makers[i]]
         share = dytb_share[h]
-        value[i] = min((magnet_value[i] - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
-        feasible = min(capacity[h] * (1.0 + cover[r]), ndpr_held[h] / ndpr_per_t)
-        run[i] = max(0.0, min(capacity[h], feasible) * share - held[h])
-        more[i] = max(0.0, feasible * share - held[h] - run[i])
+        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+        value[i] = min((net - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
+        feasible = min(capacity[h] * (1.0 + cover[r]), _held(stock, on_order, h, NDPR) / ndpr_per_t)
+        held = _held(stock, on_order, h, DYTB)
+        run[i] = max(0.0, min(capacity[h], feasible) * share - held)
+        more[i] = max(0.0, feasible * share - held - run[i])
     return _two_step(makers, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def end_user_bids(users, country, sector, need, stock, held, curve_price, curve_share, content_share, content_sector,
-                  cover_price, cover):  # fmt: skip
+def end_user_bids(users, country, sector, need, stock, on_order, curve_price, curve_share, content_share,
+                  content_sector, cover_price, cover):  # fmt: skip
     """End users bid along their sector's demand curve for this month's need, then for cover.
 
     Each user's need not met from stock is split over the curve's steps;
@@ -219,7 +245,7 @@ def end_user_bids(users, country, sector, need, stock, held, curve_price, curve_
         for i in range(users.size):
             h, r, s = users[i], country[users[i]], sector[users[i]]
             cs = content_share[r] * content_sector[r, s]
-            run = max(0.0, need[i] - stock[h])
+            run = max(0.0, need[i] - stock[h, MAGNET])
             for j in range(steps):
                 q = run * curve_share[s, j]
                 k = _put(rows, k, h, r, curve_price[s, j], q * cs if compliant else q * (1.0 - cs), compliant)
@@ -227,7 +253,7 @@ def end_user_bids(users, country, sector, need, stock, held, curve_price, curve_
         for i in range(users.size):
             h, r, s = users[i], country[users[i]], sector[users[i]]
             cs = content_share[r] * content_sector[r, s]
-            run = max(0.0, need[i] - stock[h])
-            more = max(0.0, need[i] * (1.0 + cover[r]) - held[h] - run)
+            run = max(0.0, need[i] - stock[h, MAGNET])
+            more = max(0.0, need[i] * (1.0 + cover[r]) - _held(stock, on_order, h, MAGNET) - run)
             k = _put(rows, k, h, r, cover_price[r], more * cs if compliant else more * (1.0 - cs), compliant)
     return _cut(rows, k)

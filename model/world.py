@@ -90,6 +90,8 @@ class RareEarthModel(mesa.Model):
         self.yield_dytb_typical = sc.separation_yield["concentrate"].dytb_oxide
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
+        self.rosters = behaviour.rosters(self.firms)
+        self.producing = self.firms.producing(0)
         f = self.firms
         #: makes[c]: firms whose output stock of commodity c they sell.
         self.makes = np.array(
@@ -224,6 +226,7 @@ class RareEarthModel(mesa.Model):
         self.recorder.open_month()
         self._set_policies()
         self._bring_capacity_online()
+        self.producing = self.firms.producing(self.month)  # plants built and not idled, this month
         self._draw_demand()
         for stage in MARKET_ORDER:
             if stage == "separate":
