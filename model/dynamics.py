@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from agents.behaviour import CONC, DYTB, MAGNET, NDPR
 from agents.firms import MAGNETS, MINING, SEPARATION
@@ -33,56 +34,65 @@ def update_expectations(model: RareEarthModel) -> None:
 
 
 def expected_margin(model: RareEarthModel) -> np.ndarray:
-    """Expected margin per kg of output (or feed, for separators), USD/kg, per firm."""
+    """Expected margin per kg of output (or feed, for separators), USD/kg, per firm (0 for end users)."""
     f, sc = model.firms, model.spec
-    e, region = model.expected, f.country
-    margin = np.zeros(f.n)
-    mine = f.stage == MINING
-    margin[mine] = (
-        e[f.output[mine], region[mine]] + model.subsidy[f.output[mine], region[mine]] - f.unit_cost_usd_per_kg[mine]
-    )
-    sep = f.stage == SEPARATION
     yl = sc.separation_yield["concentrate"]
-    r = region[sep]
-    margin[sep] = (
-        yl.ndpr_oxide * e[NDPR, r]
-        + yl.dytb_oxide * e[DYTB, r]
-        + yl.coproducts_usd_per_kg
-        - e[CONC, r]
-        - f.unit_cost_usd_per_kg[sep]
-        - model.env_cost[r]
-    )
-    mag = f.stage == MAGNETS
-    r = region[mag]
-    rr = sc.magnet.ndpr_oxide_t_per_t
-    margin[mag] = (
-        e[MAGNET, r] * (1.0 - model.royalty_share[mag])
-        - f.unit_cost_usd_per_kg[mag]
-        - rr * e[NDPR, r]
-        - f.dytb_share[mag] * e[DYTB, r]
-    )
-    return margin
+    return _margins(
+        f.stage, f.output, f.country, f.unit_cost_usd_per_kg, f.dytb_share, model.royalty_share, model.expected,
+        model.subsidy, model.env_cost, np.array([yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg]),
+        sc.magnet.ndpr_oxide_t_per_t,
+    )  # fmt: skip
 
 
 def idle_and_restart(model: RareEarthModel, margin: np.ndarray) -> list[tuple[int, str]]:
     """Idle plants after sustained expected losses; restart them after sustained profit.
 
-    Losses count only outside a break-even band and only for firms that got
-    the inputs they bid for.
+    Losses count only outside a break-even band (``IDLE_BAND`` x unit cost) and
+    only for firms that got the inputs they bid for: a buyer left short is
+    the marginal bidder in a scarce market, and the input price is its own
+    valuation, not a loss it could avoid by idling.
     """
     f, mk = model.firms, model.spec.market
-    producer = f.stage <= MAGNETS
-    band = IDLE_BAND * f.unit_cost_usd_per_kg  # a margin hovering near zero is not a loss
-    # A buyer left short of inputs is the marginal bidder in a scarce market:
-    # the input price is its own valuation, not a loss it could avoid by idling.
-    losing = producer & (margin < -band) & ~model.rationed_last
-    winning = producer & (margin > band)
-    f.loss_months = np.where(losing & f.active, f.loss_months + 1, 0)
-    f.profit_months = np.where(winning & ~f.active, f.profit_months + 1, 0)
-    idle = f.active & (f.loss_months >= mk.exit_after_loss_months) & (f.capacity_t_per_month > 0)
-    restart = ~f.active & (f.profit_months >= mk.restart_after_profit_months)
-    f.active = (f.active & ~idle) | restart
-    return [(int(i), "idled") for i in np.nonzero(idle)[0]] + [(int(i), "restarted") for i in np.nonzero(restart)[0]]
+    idled, restarted = _idle_and_restart(
+        f.stage, margin, f.unit_cost_usd_per_kg, model.rationed_last, f.active, f.loss_months, f.profit_months,
+        f.capacity_t_per_month, mk.exit_after_loss_months, mk.restart_after_profit_months,
+    )  # fmt: skip
+    return [(int(i), "idled") for i in idled] + [(int(i), "restarted") for i in restarted]
+
+
+@njit(cache=True)
+def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy, env_cost, light_recipe, ndpr_per_t):
+    margin = np.zeros(stage.size)
+    for h in range(stage.size):
+        r = country[h]
+        if stage[h] == MINING:
+            margin[h] = e[output[h], r] + subsidy[output[h], r] - unit_cost[h]
+        elif stage[h] == SEPARATION:
+            margin[h] = (light_recipe[0] * e[NDPR, r] + light_recipe[1] * e[DYTB, r] + light_recipe[2] - e[CONC, r]
+                         - unit_cost[h] - env_cost[r])  # fmt: skip
+        elif stage[h] == MAGNETS:
+            margin[h] = (e[MAGNET, r] * (1.0 - royalty[h]) - unit_cost[h] - ndpr_per_t * e[NDPR, r]
+                         - dytb_share[h] * e[DYTB, r])  # fmt: skip
+    return margin
+
+
+@njit(cache=True)
+def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, profit_months, capacity,
+                      exit_after, restart_after):  # fmt: skip
+    """Count loss and profit months, idle and restart plants in place; returns (idled, restarted) rows."""
+    idled, restarted = np.zeros(stage.size, np.bool_), np.zeros(stage.size, np.bool_)
+    for h in range(stage.size):
+        producer = stage[h] <= MAGNETS
+        band = IDLE_BAND * unit_cost[h]
+        losing = producer and margin[h] < -band and not rationed[h]
+        winning = producer and margin[h] > band
+        loss_months[h] = loss_months[h] + 1 if losing and active[h] else 0
+        profit_months[h] = profit_months[h] + 1 if winning and not active[h] else 0
+        if active[h] and loss_months[h] >= exit_after and capacity[h] > 0:
+            active[h], idled[h] = False, True
+        elif not active[h] and profit_months[h] >= restart_after:
+            active[h], restarted[h] = True, True
+    return np.flatnonzero(idled), np.flatnonzero(restarted)
 
 
 def invest(model: RareEarthModel, margin: np.ndarray) -> None:
