@@ -45,7 +45,7 @@ def offers(model: RareEarthModel, c: int) -> Orders:
     n = f.n
     parts = [
         rules.stock_offers(
-            led.stock_t[:n, c], led.stock_value_usd[:n, c], model.makes[c], f.country, f.capacity_t_per_month,
+            model.sellers[c], led.stock_t, led.stock_value_usd, c, f.country, f.capacity_t_per_month,
             _output_per_input(model, c), model.expected[c], model.reference[c], model.royalty_share,
             model.exportable, c == MAGNET,
         ),

@@ -94,26 +94,26 @@ def _two_step(buyers, region, value, run, cover, reference):
 
 
 @njit(cache=True)
-def stock_offers(stock, book_value, sells, country, capacity, output_per_input, expected, reference, royalty,
+def stock_offers(sellers, stock, book_value, c, country, capacity, output_per_input, expected, reference, royalty,
                  exportable, is_magnet):  # fmt: skip
     """Producers offer their output stock at its expected price, less when stock piles up.
 
-    ``stock``/``book_value``: this commodity's column (t, USD) by holder;
-    ``sells``: firms that sell this commodity from stock. Reservation =
+    ``sellers``: rows of the firms that sell commodity ``c`` from stock;
+    ``stock``/``book_value``: t and USD by holder and commodity. Reservation =
     max(expected price, book cost unless pressed) x inventory pressure, never
     below the salvage price, grossed up for a magnet maker's royalty.
     Magnet makers without a patent licence may sell only at home.
     """
-    rows, k = _rows(sells.size), 0
-    for h in range(sells.size):
-        qty = stock[h]
-        if not (qty > MIN_QTY_T and sells[h]):
+    rows, k = _rows(sellers.size), 0
+    for h in sellers:
+        qty = stock[h, c]
+        if not qty > MIN_QTY_T:
             continue
         r = country[h]
         monthly = max(capacity[h], 1e-9) * output_per_input
         excess = max(0.0, qty / monthly - NORMAL_STOCK_MONTHS)
         pressure = min(max(1.0 - PRESSURE_SLOPE * excess, PRESSURE_FLOOR), 1.0)
-        book = book_value[h] / qty / 1000.0
+        book = book_value[h, c] / qty / 1000.0
         ask = max(expected[r], book * (excess <= 0)) * pressure
         owed = royalty[h] if is_magnet else 0.0
         price = max(ask, SALVAGE_SHARE * reference) / (1.0 - owed)

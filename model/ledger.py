@@ -171,13 +171,19 @@ def put(stock, value, produced, h, c, tonnes, usd):
 
 @njit(cache=True)
 def withdraw_at_cost(stock, value, holders, c, tonnes):
-    """Compiled :meth:`Ledger.withdraw`: take tonnes out at average book cost; returns their value."""
+    """Compiled :meth:`Ledger.withdraw`: take tonnes out at average book cost; returns their value.
+
+    Holders ``-1`` (the outside economy) are skipped. Shares are taken from
+    the stocks before any withdrawal, as the array method does.
+    """
     taken = np.zeros(holders.size)
     for k in range(holders.size):
-        s = stock[holders[k], c]
-        share = tonnes[k] / s if s > 1e-12 else 0.0
-        taken[k] = value[holders[k], c] * min(share, 1.0)
+        if holders[k] >= 0:
+            s = stock[holders[k], c]
+            share = tonnes[k] / s if s > 1e-12 else 0.0
+            taken[k] = value[holders[k], c] * min(share, 1.0)
     for k in range(holders.size):
-        stock[holders[k], c] -= tonnes[k]
-        value[holders[k], c] -= taken[k]
+        if holders[k] >= 0:
+            stock[holders[k], c] -= tonnes[k]
+            value[holders[k], c] -= taken[k]
     return taken

@@ -46,8 +46,7 @@ def settle_sellers(accounts, produced, c, holder, region, domestic, make_cost, s
                 cash[outside] += cost
             else:
                 produced[c] += sold[k]
-    firms = np.flatnonzero(firm)
-    withdraw_at_cost(stock, value, holder[firms], c, sold[firms])
+    withdraw_at_cost(stock, value, holder, c, sold)
     revenue = np.zeros(holder.size)
     for k in range(holder.size):
         price = r_price[region[k]] if domestic[k] else r_producer[region[k]]
@@ -155,18 +154,23 @@ def _review_share(flows, licensed):
 
 
 @njit(cache=True)
-def tally(n_firms, offer_holder, sold, count_output, output, bid_holder, wanted, filled, rationed):
-    """Firms' month from one market: miners' output sold, and who got < 98% of what it bid for."""
-    sold_by, wanted_by, got_by = np.zeros(n_firms), np.zeros(n_firms), np.zeros(n_firms)
+def tally(n_firms, offer_holder, sold, count_output, output, bid_holder, wanted, filled, rationed, scratch):
+    """Firms' month from one market: miners' output sold, and who got < 98% of what it bid for.
+
+    ``scratch``: (2, firms) zeros, left zeroed on return (bids of one firm are summed in it).
+    """
     for k in range(offer_holder.size):
-        if 0 <= offer_holder[k] < n_firms:
-            sold_by[offer_holder[k]] += sold[k]
+        h = offer_holder[k]
+        if 0 <= h < n_firms and count_output[h]:
+            output[h] += sold[k]
+    wanted_by, got_by = scratch[0], scratch[1]
     for k in range(bid_holder.size):
         if bid_holder[k] < n_firms:
             wanted_by[bid_holder[k]] += wanted[k]
             got_by[bid_holder[k]] += filled[k]
-    for h in range(n_firms):
-        if count_output[h]:
-            output[h] += sold_by[h]
-        if got_by[h] < 0.98 * wanted_by[h]:
-            rationed[h] = True
+    for k in range(bid_holder.size):
+        h = bid_holder[k]
+        if h < n_firms and wanted_by[h] > 0.0:  # first of the firm's bids: judge, then clear
+            if got_by[h] < 0.98 * wanted_by[h]:
+                rationed[h] = True
+            wanted_by[h], got_by[h] = 0.0, 0.0

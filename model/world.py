@@ -103,6 +103,7 @@ class RareEarthModel(mesa.Model):
                 f.stage == MAGNETS,
             ]
         )
+        self.sellers = [np.flatnonzero(sells) for sells in self.makes]
         #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
         self.counts_output = np.array([(f.stage == MINING) & (c in (CONC, HEAVY)) for c in range(k)])
         sectors = [sc.sectors[s] for s in SECTORS]
@@ -122,6 +123,7 @@ class RareEarthModel(mesa.Model):
         self.shortage_units = np.zeros((n, len(SECTORS)))
         self.output_t = np.zeros(self.firms.n)
         self.rationed = np.zeros(self.firms.n, dtype=bool)
+        self._tally_scratch = np.zeros((2, self.firms.n))
         self.output_window_t = np.zeros(self.firms.n)
         self.costs_usd = np.zeros(self.firms.n)
         self.exports_ytd_t = np.zeros((k, n))
@@ -341,7 +343,7 @@ class RareEarthModel(mesa.Model):
         # Shipments with a zero-month review (approval < 1 only) are decided this same month.
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
         tally(f.n, offers.holder, r.sold, self.counts_output[c], self.output_t, bids.holder, bids.qty, r.filled,
-              self.rationed)  # fmt: skip
+              self.rationed, self._tally_scratch)  # fmt: skip
         self._keep_public_record(c, r)
 
     def _keep_public_record(self, c: int, r) -> None:
