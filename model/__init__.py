@@ -1,10 +1,12 @@
 """The rare-earth world: scenario schema, Mesa model, markets, ledger and outputs.
 
 Compiled kernels (numba, ``cache=True``) are cached on disk in a folder named
-by a hash of the sources of ``model/`` and ``agents/``. Numba's own cache
-notices when a function's file changes, not when a callee in another module
-does; keying the folder by every source keeps cross-module kernels fresh.
-``NUMBA_CACHE_DIR``, when set, wins.
+by a hash of every source file of ``model/`` and ``agents/`` that compiles
+kernels, plus ``agents/firms.py`` (the stage codes kernels read). Numba's
+own cache notices when a function's file changes, not when a callee in
+another module does; keying the folder by all kernel sources keeps
+cross-module kernels fresh (the first run after a change to a kernel file
+compiles for about a minute). ``NUMBA_CACHE_DIR``, when set, wins.
 """
 
 import hashlib
@@ -19,8 +21,9 @@ def _use_source_keyed_numba_cache() -> None:
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     root = Path(__file__).resolve().parents[1]
-    sources = sorted(p for pkg in ("model", "agents") for p in (root / pkg).rglob("*.py"))
-    digest = hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    paths = [p for pkg in ("model", "agents") for p in sorted((root / pkg).rglob("*.py"))]
+    kernels = [p.read_bytes() for p in paths if p.name == "firms.py" or b"@njit" in p.read_bytes()]
+    digest = hashlib.sha1(b"".join(kernels)).hexdigest()[:16]
     cache = root / "model" / "__pycache__" / "numba"
     for old in cache.glob("*"):
         if old.name != digest:

@@ -110,3 +110,6 @@ if [[ "$want_hash" != "$have_hash" ]]; then
 fi
 
 "$ROOT/scripts/install_solara_assets.sh" "$VENV"
+
+# Numba kernels: compiled once per code version (~1 min), cached beside the sources.
+"$VENV/bin/python" -m model.precompile

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from model.precompile import kernels_cached, precompile
+
 try:  # tests/ may or may not become a package
     from .harness import ServerHandle, check_offline_assets, launch_chromium, start_solara
 except ImportError:
@@ -52,6 +54,8 @@ def solara_server() -> Iterator[Callable[..., ServerHandle]]:
         if handle is not None and handle.is_running():
             return handle
         check_offline_assets()
+        if not kernels_cached():  # a server compiling kernels on its first click would time out
+            precompile()
         handle = start_solara(module, **kwargs)
         servers[module] = handle
         return handle
