@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -12,6 +14,7 @@ def month_index(start: str, date: str) -> int:
     return (y1 - y0) * 12 + (m1 - m0)
 
 
+@lru_cache(maxsize=4096)
 def month_date(start: str, month: int) -> str:
     """Calendar date (YYYY-MM) of month ``month`` counted from ``start``."""
     y0, m0 = (int(x) for x in start.split("-"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from agents.behaviour import CONC, HEAVY, MAGNET
 from agents.firms import MAGNETS, MINING, SEPARATION
@@ -44,6 +45,8 @@ class PolicyArrays:
         m = self.model
         policies = {code: a.policy for code, a in m.countries.items()}
         self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
+        self.has_quota = np.isfinite(self.links.quota_t_per_year).any(axis=1)
+        self._no_quota = np.full(m.n_regions, np.inf)
         k, n = len(COMMODITIES), m.n_regions
         m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
         m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
@@ -110,22 +113,49 @@ class PolicyArrays:
     def export_cap(self, c: int) -> np.ndarray:
         """Export allowance for the current month: the quota left this year over the months left."""
         m = self.model
-        left = 13 - calendar_month(m.start_date, m.month)
         quota = self.links.quota_t_per_year[c]
+        if not self.has_quota[c]:
+            return self._no_quota
+        left = 13 - calendar_month(m.start_date, m.month)
         return np.where(np.isfinite(quota), np.maximum(0.0, quota - m.exports_ytd_t[c]) / left, np.inf)
 
     def update_restriction_expectations(self) -> None:
-        """Buyers expect restrictions on a commodity when a major supplier restricts them."""
+        """Buyers expect restrictions on a commodity when a major supplier restricts them.
+
+        Each importer's import shares by origin are smoothed over a year; a
+        buyer expects restrictions on a commodity when an origin with more
+        than 10% of its supply licenses with approval below 1, bans, or
+        exports under a binding quota.
+        """
         m, lk = self.model, self.links
-        inflow = m.last_flows_t.copy()
-        for c in range(len(COMMODITIES)):
-            np.fill_diagonal(inflow[c], 0.0)
-        total = inflow.sum(axis=1, keepdims=True) + np.einsum("cii->ci", m.last_flows_t)[:, None, :]
-        share = np.divide(inflow, total, out=np.zeros_like(inflow), where=total > 0)
-        m.import_share += (share - m.import_share) / 12.0
-        rent = (m.quota_rent > 1e-6 * m.reference[:, None])[:, :, None]
-        restricted = (lk.licensed & (lk.approval_rate < 1.0)) | ~lk.open | rent
-        m.expect_restriction = ((m.import_share > 0.1) & restricted).any(axis=1).astype(float)
+        m.expect_restriction = _restriction_expectations(
+            m.last_flows_t, m.import_share, m.quota_rent, m.reference, lk.licensed, lk.approval_rate, lk.open
+        )
+
+
+@njit(cache=True)
+def _restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open):
+    """Update ``import_share`` [c, origin, importer] in place; returns 1.0 where restrictions are expected."""
+    k, n = flows.shape[0], flows.shape[1]
+    expect = np.zeros((k, n))
+    for c in range(k):
+        for j in range(n):
+            imports = 0.0
+            for i in range(n):
+                imports += flows[c, i, j] if i != j else 0.0
+            total = imports + flows[c, j, j]
+            for i in range(n):
+                inflow = flows[c, i, j] if i != j else 0.0
+                share = inflow / total if total > 0 else 0.0
+                import_share[c, i, j] += (share - import_share[c, i, j]) / 12.0
+                restricted = (
+                    (licensed[c, i, j] and approval[c, i, j] < 1.0)
+                    or not link_open[c, i, j]
+                    or quota_rent[c, i] > 1e-6 * reference[c]
+                )
+                if import_share[c, i, j] > 0.1 and restricted:
+                    expect[c, j] = 1.0
+    return expect
 
 
 def _fill(arr: np.ndarray, i: int, values: dict[str, float]) -> None:

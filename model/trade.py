@@ -37,7 +37,7 @@ class Orders:
     @staticmethod
     def concat(parts: list[tuple[np.ndarray, ...]]) -> Orders:
         """Stack order rows ``(holder, region, price, qty, flag, make_cost)`` into one book."""
-        return Orders(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+        return Orders(*map(np.concatenate, zip(*parts, strict=True)))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
 from agents.order_rules import DAYS_PER_MONTH
-from agents.strategies import PublicState, make_strategy
+from agents.strategies import Passive, PublicState, make_strategy
 from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
@@ -249,17 +249,18 @@ class RareEarthModel(mesa.Model):
 
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
-        state = self.public_state()
+        deciding = [(code, family, s) for code, a in self.countries.items() for family, s in a.strategies.items()
+                    if not isinstance(s, Passive)]  # fmt: skip
+        state = self.public_state() if deciding else None
         changed = False
         for ev in self.events_by_month.get(self.month, []):
             changed |= self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
         for code, what, value, note in self.pending:
             changed |= self._apply_pending(code, what, value, note)
         self.pending = []
-        for code, agent in self.countries.items():
-            for family, strategy in agent.strategies.items():
-                for instrument, value in strategy.decide(code, state).items():
-                    changed |= self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+        for code, family, strategy in deciding:
+            for instrument, value in strategy.decide(code, state).items():
+                changed |= self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if changed or self.month == 0:
             self.policy.refresh()
         if calendar_month(self.start_date, self.month) == 1:
