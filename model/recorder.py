@@ -64,8 +64,7 @@ class Recorder:
     def open_month(self) -> None:
         """Snapshot wealth and tonnes before the month."""
         m = self.model
-        self._wealth0 = self._wealth()
-        self._tonnes0 = self._tonnes()
+        self._wealth0, self._tonnes0 = self._holdings()
         self._flows_month = np.zeros_like(m.last_flows_t)
         m.output_t[:] = 0.0
         m.shortage_units[:] = 0.0
@@ -100,30 +99,29 @@ class Recorder:
         self.quota_rent.append(m.quota_rent.copy())
         self.flows.append(self._flows_month)
         self.output.append(self._output_by_stage())
-        self.country.append(self._country_accounts())
-        tonnes1 = self._tonnes()
+        wealth1, tonnes1 = self._holdings()
+        self.country.append(self._country_accounts(wealth1 - self._wealth0))
         led = m.ledger
         self.tonnes_error.append(float(np.abs(tonnes1 - (self._tonnes0 + led.produced_t - led.used_t)).max()))
         if self.record_firms and m.month % 12 == 0:
             self.firm_rows.append(self._firm_snapshot())
 
-    def _wealth(self) -> np.ndarray:
-        """Cash plus stock book value of producers, end users and states, (3, regions) USD."""
+    def _holdings(self) -> tuple[np.ndarray, np.ndarray]:
+        """Wealth by group and region (3, regions) USD, and tonnes held or in review by commodity."""
         m, led = self.model, self.model.ledger
-        return wealth_by_group(led.cash_usd, led.stock_value_usd, m.firms.country, m.firms.stage, m.n_regions)
-
-    def _tonnes(self) -> np.ndarray:
-        m = self.model
-        return tonnes_held(m.ledger.stock_t) + m.pipeline.total_t()
+        wealth, tonnes = holdings(
+            led.cash_usd, led.stock_t, led.stock_value_usd, m.firms.country, m.firms.stage, m.n_regions
+        )
+        return wealth, tonnes + m.pipeline.total_t()
 
     def _output_by_stage(self) -> np.ndarray:
         m, f = self.model, self.model.firms
         return output_by_stage(m.output_t, f.stage, f.country, m.n_regions)
 
-    def _country_accounts(self) -> dict[str, np.ndarray]:
+    def _country_accounts(self, wealth_change: np.ndarray) -> dict[str, np.ndarray]:
         m, led = self.model, self.model.ledger
         n = m.firms.n
-        producers, users, states = self._wealth() - self._wealth0
+        producers, users, states = wealth_change
         books = led.books
         row = {
             "producer_surplus_usd": producers,
@@ -153,29 +151,24 @@ class Recorder:
 
 
 @njit(cache=True)
-def wealth_by_group(cash, stock_value, country, stage, n_regions):
-    """Cash plus stock book value by region of producers (row 0), end users (1) and states (2)."""
-    out = np.zeros((3, n_regions))
+def holdings(cash, stock, stock_value, country, stage, n_regions):
+    """Wealth by group and region, and tonnes held by commodity, in one pass over the holders.
+
+    Wealth is cash plus stock book value (USD) of producers (row 0), end
+    users (row 1) and states (row 2).
+    """
+    wealth, tonnes = np.zeros((3, n_regions)), np.zeros(stock.shape[1])
     n_firms = country.size
-    for h in range(stock_value.shape[0]):
-        w = cash[h]
-        for c in range(stock_value.shape[1]):
-            w += stock_value[h, c]
-        if h >= n_firms:
-            out[2, h - n_firms] += w
-        else:
-            out[0 if stage[h] <= MAGNETS else 1, country[h]] += w
-    return out
-
-
-@njit(cache=True)
-def tonnes_held(stock):
-    """Tonnes held by all holders, by commodity."""
-    out = np.zeros(stock.shape[1])
     for h in range(stock.shape[0]):
+        w = cash[h]
         for c in range(stock.shape[1]):
-            out[c] += stock[h, c]
-    return out
+            w += stock_value[h, c]
+            tonnes[c] += stock[h, c]
+        if h >= n_firms:
+            wealth[2, h - n_firms] += w
+        else:
+            wealth[0 if stage[h] <= MAGNETS else 1, country[h]] += w
+    return wealth, tonnes
 
 
 @njit(cache=True)
