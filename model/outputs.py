@@ -70,17 +70,18 @@ def tables(model: RareEarthModel) -> RunTables:
 
 
 def _grid(months: np.ndarray, dates: np.ndarray, *axes: list[str]) -> dict[str, np.ndarray]:
-    """Columns of a full grid month x axes..., in C order."""
+    """Columns of a full grid month x axes..., in C order; axis ``k`` as positions ``_k`` in it."""
     shape = (len(months),) + tuple(len(a) for a in axes)
     idx = np.indices(shape).reshape(len(shape), -1)
     cols = {"month": months[idx[0]], "date": dates[idx[0]].astype("datetime64[ns]")}
-    for k, axis in enumerate(axes, start=1):
-        cols[f"_{k}"] = np.asarray(axis, dtype=object)[idx[k]]
+    for k in range(1, len(axes) + 1):
+        cols[f"_{k}"] = idx[k]
     return cols
 
 
-def _cat(values: np.ndarray, categories: list[str]) -> pd.Categorical:
-    return pd.Categorical(values, categories=categories)
+def _cat(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """A categorical column from positions in ``categories``."""
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _prices(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import numpy as np
 from numba import njit
 
 from agents.firms import MAGNETS
+from model.ledger import BOOKS, PURCHASES
 from model.schema import SECTORS
 
 if TYPE_CHECKING:
@@ -31,16 +32,8 @@ if TYPE_CHECKING:
     from model.world import RareEarthModel
 
 PAYOFF_PARTS = ("producer_surplus_usd", "consumer_surplus_usd", "fiscal_cost_usd", "supply_security_usd")
-#: Month books reported per country (money by region, USD).
-BOOK_COLUMNS = (
-    "subsidy_paid_usd",
-    "tariff_revenue_usd",
-    "duty_revenue_usd",
-    "quota_rent_usd",
-    "royalty_income_usd",
-    "royalty_paid_usd",
-    "purchases_usd",
-)
+#: Month books reported per country (money by region, USD): the ledger's first seven.
+BOOK_COLUMNS = BOOKS[: PURCHASES + 1]
 
 
 class Recorder:

@@ -11,8 +11,10 @@ and the allowed range.
 from __future__ import annotations
 
 import copy
+import pickle
 import tomllib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -162,8 +164,16 @@ def _resolve(name_or_path: str | Path) -> Path:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, a fresh copy each call (parsing is cached while the file is unchanged)."""
+    stat = path.stat()
+    return pickle.loads(_parsed_toml(path.resolve(), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=32)
+def _parsed_toml(path: Path, mtime_ns: int, size: int) -> bytes:
+    """Parsed TOML, pickled (a sweep reads the same scenario file thousands of times)."""
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            return pickle.dumps(tomllib.load(fh))
     except tomllib.TOMLDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
