@@ -159,18 +159,21 @@ def _heap_pop(hk, hv, size):
 
 
 @njit(cache=True)
-def _reach(n_nodes, frm, to, res, seed, forward):
-    """Nodes reachable from ``seed`` (forward) or that can reach it (not forward)."""
+def _reach(n_nodes, frm, to, res, start, arcs, seed, forward):
+    """Nodes reachable from ``seed`` (forward) or that can reach it (not forward), by breadth-first search."""
     mark = np.zeros(n_nodes, np.bool_)
-    mark[seed] = True
-    changed = True
-    while changed:
-        changed = False
-        for e in range(frm.size):
-            a, b = (frm[e], to[e]) if forward else (to[e], frm[e])
-            if res[e] > VOLUME_TOL_T and mark[a] and not mark[b]:
-                mark[b] = True
-                changed = True
+    queue = np.empty(n_nodes, np.int64)
+    mark[seed], queue[0], head, tail = True, seed, 0, 1
+    while head < tail:
+        u = queue[head]
+        head += 1
+        for k in range(start[u], start[u + 1]):
+            e = arcs[k] if forward else arcs[k] ^ 1  # out-arc of u, or the in-arc paired with it
+            v = to[e] if forward else frm[e]
+            if res[e] > VOLUME_TOL_T and not mark[v]:
+                mark[v] = True
+                queue[tail] = v
+                tail += 1
     return mark
 
 
@@ -336,8 +339,8 @@ def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, 
 def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter):
     """Augment along cheapest paths while they have negative cost; False if out of iterations."""
     start, arcs = _adjacency(n_nodes, frm)
-    useful = _reach(n_nodes, frm, to, res, SOURCE, True)
-    useful &= _reach(n_nodes, frm, to, res, SINK, False)
+    useful = _reach(n_nodes, frm, to, res, start, arcs, SOURCE, True)
+    useful &= _reach(n_nodes, frm, to, res, start, arcs, SINK, False)
     dist, pred = _initial_tree(frm, to, cost, res, useful)
     tree = _child_lists(pred, frm)
     graph = (frm, to, cost, res, start, arcs)
