@@ -64,7 +64,7 @@ def offers(model: RareEarthModel, c: int) -> Orders:
         mk = model.spec.market
         recovered = mk.recycling_share * model.magnet_use_t * model.spec.magnet.ndpr_oxide_t_per_t
         parts.append(rules.scrap_offers(recovered, mk.recycling_cost_usd_per_kg))
-    return Orders.concat(parts)
+    return Orders(*rules.concat(tuple(parts)))
 
 
 def bids(model: RareEarthModel, c: int) -> Orders:
@@ -76,7 +76,7 @@ def bids(model: RareEarthModel, c: int) -> Orders:
         parts.append(_magnet_maker_bids(model, c))
     else:
         parts.append(_end_user_bids(model))
-    return Orders.concat(parts)
+    return Orders(*rules.concat(tuple(parts)))
 
 
 def _output_per_input(model: RareEarthModel, c: int) -> float:

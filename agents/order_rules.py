@@ -60,6 +60,22 @@ def _cut(rows, k):
 
 
 @njit(cache=True)
+def concat(parts):
+    """One book from a tuple of row tuples (the rules' outputs), in order."""
+    size = 0
+    for i in range(len(parts)):
+        size += parts[i][0].size
+    rows, k = _rows(size), 0
+    for i in range(len(parts)):
+        part = parts[i]
+        m = part[0].size
+        rows[0][k : k + m], rows[1][k : k + m], rows[2][k : k + m] = part[0], part[1], part[2]
+        rows[3][k : k + m], rows[4][k : k + m], rows[5][k : k + m] = part[3], part[4], part[5]
+        k += m
+    return rows
+
+
+@njit(cache=True)
 def cover_months(input_cover_days, precautionary_cover_days, expect_restriction):
     """Months of input cover a buyer wants: normal, plus more when restrictions are expected."""
     return (input_cover_days + precautionary_cover_days * expect_restriction) / DAYS_PER_MONTH

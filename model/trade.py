@@ -34,11 +34,6 @@ class Orders:
     flag: np.ndarray  # offers: domestic only; bids: compliant origin only
     make_cost: np.ndarray  # offers produced to order: USD/kg paid on sale; NaN = from stock
 
-    @staticmethod
-    def concat(parts: list[tuple[np.ndarray, ...]]) -> Orders:
-        """Stack order rows ``(holder, region, price, qty, flag, make_cost)`` into one book."""
-        return Orders(*map(np.concatenate, zip(*parts, strict=True)))
-
 
 @dataclass
 class TradeResult:
