@@ -1,6 +1,7 @@
 """Instruments in force, as the arrays the market and the firms' rules read.
 
-Recomputed only when some country's policy changes. Patent licensing is
+Recomputed only when some country's policy changes (only the stockpile
+orders when nothing else changed). Patent licensing is
 resolved here: a country whose policy asks a royalty (or refuses licences)
 is a patent holder; a magnet maker elsewhere is licensed (pays the royalty,
 may export) if the scenario says it holds a licence and the holder does not
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from model.world import RareEarthModel
 
 
+#: Tonnes of a yearly export quota below which it counts as used up.
+QUOTA_SPENT_T = 1e-6
+
+
 class PolicyArrays:
     """Array views of every country's instruments, rebuilt on change."""
 
@@ -46,22 +51,20 @@ class PolicyArrays:
         policies = {code: a.policy for code, a in m.countries.items()}
         self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
         self.has_quota = np.isfinite(self.links.quota_t_per_year).any(axis=1)
+        self.has_licences = self.links.licensed.any(axis=(1, 2))
         self._no_quota = np.full(m.n_regions, np.inf)
         k, n = len(COMMODITIES), m.n_regions
         m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
-        m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
         m.content_share, m.content_sector = np.zeros(n), np.zeros((n, len(SECTORS)))
         self.content_premium = np.zeros(n)
         for i, code in enumerate(m.regions):
             p = policies[code]
             _fill(m.subsidy, i, p.production_subsidy_usd_per_kg)
             _fill(m.floor, i, p.price_floor_usd_per_kg)
-            _fill(m.buy_t, i, p.stockpile_buy_t_per_month)
-            _fill(m.release_t, i, p.stockpile_release_t_per_month)
-            _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
             m.content_share[i] = p.domestic_content_share
             m.content_sector[i, [SECTORS.index(s) for s in p.content_rule_sectors]] = 1.0
             self.content_premium[i] = p.content_premium_usd_per_kg
+        self.refresh_stockpile_orders()
         self._resolve_licences(policies)
 
     def _resolve_licences(self, policies) -> None:
@@ -111,13 +114,30 @@ class PolicyArrays:
         )  # fmt: skip
 
     def export_cap(self, c: int) -> np.ndarray:
-        """Export allowance for the current month: the quota left this year over the months left."""
+        """Export allowance for the current month: the quota left this year over the months left.
+
+        A quota used up to within ``QUOTA_SPENT_T`` counts as spent, so the
+        rounding of the year's running export total cannot leave a sliver open.
+        """
         m = self.model
         quota = self.links.quota_t_per_year[c]
         if not self.has_quota[c]:
             return self._no_quota
-        left = 13 - calendar_month(m.start_date, m.month)
-        return np.where(np.isfinite(quota), np.maximum(0.0, quota - m.exports_ytd_t[c]) / left, np.inf)
+        months_left = 13 - calendar_month(m.start_date, m.month)
+        remaining = quota - m.exports_ytd_t[c]
+        remaining[remaining < QUOTA_SPENT_T] = 0.0
+        return np.where(np.isfinite(quota), remaining / months_left, np.inf)
+
+    def refresh_stockpile_orders(self) -> None:
+        """Rebuild only the states' stockpile purchases, releases and price ceilings."""
+        m = self.model
+        k, n = len(COMMODITIES), m.n_regions
+        m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
+        for i, code in enumerate(m.regions):
+            p = m.countries[code].policy
+            _fill(m.buy_t, i, p.stockpile_buy_t_per_month)
+            _fill(m.release_t, i, p.stockpile_release_t_per_month)
+            _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
 
     def update_restriction_expectations(self) -> None:
         """Buyers expect restrictions on a commodity when a major supplier restricts them.

@@ -35,6 +35,8 @@ from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices
 
 MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
+#: Instruments whose change needs only the stockpile orders rebuilt.
+STOCKPILE_ORDERS = {"stockpile_buy_t_per_month", "stockpile_release_t_per_month", "stockpile_price_ceiling_usd_per_kg"}
 
 
 class RareEarthModel(mesa.Model):
@@ -55,6 +57,7 @@ class RareEarthModel(mesa.Model):
         self._init_schedule()
         self.recorder = Recorder(self, record_firms=record_firms)
         self.pending: list[tuple[str, str, Any, str]] = []
+        self._changed: set[str] = set()
         self._firm_agents: dict[int, Firm] = {}
         self.policy = PolicyArrays(self)
         self.policy.refresh()
@@ -249,22 +252,32 @@ class RareEarthModel(mesa.Model):
 
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
-        deciding = [(code, family, s) for code, a in self.countries.items() for family, s in a.strategies.items()
-                    if not isinstance(s, Passive)]  # fmt: skip
-        state = self.public_state() if deciding else None
-        changed = False
+        # Strategies see last month's public record (built only if some strategy will read it).
+        state = self.public_state() if self._deciding() or self.pending else None
+        self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         for ev in self.events_by_month.get(self.month, []):
-            changed |= self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
+            self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
         for code, what, value, note in self.pending:
-            changed |= self._apply_pending(code, what, value, note)
+            self._apply_pending(code, what, value, note)
         self.pending = []
-        for code, family, strategy in deciding:
+        for code, family, strategy in self._deciding():
             for instrument, value in strategy.decide(code, state).items():
-                changed |= self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
-        if changed or self.month == 0:
+                self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+        if self.month == 0 or self._changed - STOCKPILE_ORDERS:
             self.policy.refresh()
+        elif self._changed:
+            self.policy.refresh_stockpile_orders()
         if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
+
+    def _deciding(self) -> list[tuple[str, str, Any]]:
+        """(country, family, strategy) of every strategy that is not passive."""
+        return [
+            (code, family, s)
+            for code, agent in self.countries.items()
+            for family, s in agent.strategies.items()
+            if not isinstance(s, Passive)
+        ]
 
     def _apply_pending(self, code: str, what: str, value: Any, note: str) -> bool:
         """Apply a queued change; strategy and stockpile-target changes are logged here."""
@@ -291,6 +304,7 @@ class RareEarthModel(mesa.Model):
         if old == _get_path(new.model_dump(), instrument):
             return False
         agent.policy = new
+        self._changed.add(instrument.split(".")[0])
         self.recorder.event(code, instrument, old, _get_path(new.model_dump(), instrument), source)
         return True
 
@@ -340,7 +354,8 @@ class RareEarthModel(mesa.Model):
         )
         led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
         led.market_turnover_usd += float(paid.sum())
-        self.pipeline.file(self.month, c, r, lk)
+        if pol.has_licences[c]:
+            self.pipeline.file(self.month, c, r, lk)
         # Shipments with a zero-month review (approval < 1 only) are decided this same month.
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
         tally(f.n, offers.holder, r.sold, self.counts_output[c], self.output_t, bids.holder, bids.qty, r.filled,
@@ -350,9 +365,9 @@ class RareEarthModel(mesa.Model):
     def _keep_public_record(self, c: int, r) -> None:
         flows = r.flows_t
         self.exports_ytd_t[c] += flows.sum(axis=1) - np.diag(flows)
-        self.price[c], self.producer_price[c], self.quota_rent[c] = r.price, r.producer_price, r.quota_rent
         self.last_flows_t[c] = flows
         self.use_by_region_t[:, c] = flows.sum(axis=0)
+        self.price[c], self.producer_price[c], self.quota_rent[c] = r.price, r.producer_price, r.quota_rent
         self.recorder.trade(c, r)
 
     def _between_months(self) -> None:

@@ -129,3 +129,27 @@ def test_firm_is_inspectable_as_agent_and_can_be_stopped():
     assert sum(a.capacity_t_per_year for a in miners) == pytest.approx(
         model.firms.capacity_t_per_month[model.firms.stage == 0].sum() * 12
     )
+
+
+def test_stockpile_orders_change_alone_and_other_instruments_rebuild_everything():
+    model = _run(small_world(n_countries=2), 1)
+    subsidy = model.subsidy
+    model.intervene("AAA", "stockpile_buy_t_per_month", {"ndpr_oxide": 25.0})
+    model.step()
+    assert model.buy_t[2, 0] == 25.0, "the order applies from the next month"
+    assert model.subsidy is subsidy, "only the stockpile orders were rebuilt"
+    model.intervene("AAA", "production_subsidy_usd_per_kg", {"ndpr_oxide": 3.0})
+    model.step()
+    assert model.subsidy[2, 0] == 3.0 and model.buy_t[2, 0] == 25.0
+
+
+def test_a_quota_used_up_but_for_rounding_counts_as_spent():
+    doc = small_world(n_countries=2)
+    doc["countries"]["AAA"]["policy"] = {"export_quota_t_per_year": {"ndpr_oxide": 1200.0}}
+    model = build_model(validate(doc), seed=0)
+    model.step()
+    model.exports_ytd_t[2, 0] = 1200.0 - 1e-9  # the year's exports, summed with rounding
+    assert model.policy.export_cap(2)[0] == 0.0
+    model.exports_ytd_t[2, 0] = 1200.0 - 110.0
+    months_left = 13 - int(model.date[5:7])
+    assert model.policy.export_cap(2)[0] == pytest.approx(110.0 / months_left)
