@@ -131,19 +131,22 @@ def clear_market(market: MarketInput) -> Clearing:
 
 
 @njit(cache=True)
-def clear_orders(n, offer_key, offer_price, offer_qty, bid_key, bid_price, bid_qty, resolution, *links):
+def clear_orders(n, offers, bids, resolution, *links):
     """Orders in, cleared market out, in one compiled call (the model's trade step).
 
-    ``offer_key = region + n * domestic_only`` and ``bid_key = region + n *
-    compliant_only``; ``links = (link_cost, link_open, link_cap, export_cap,
-    compliant_origin)`` as in :class:`MarketInput`. Orders are merged into
+    ``offers`` and ``bids`` are ``(region, flag, price, qty)`` per order, the
+    flag meaning domestic-only (offers) or compliant-only (bids);
+    ``links = (link_cost, link_open, link_cap, export_cap, compliant_origin)``
+    as in :class:`MarketInput`. Orders are merged into
     steps (:func:`model.steps.aggregate`), cleared, and volumes handed back.
     Returns ``(flows, compliant_flows, price, producer_price, compliant_price,
     quota_rent, sold per offer, filled per bid, converged)``; prices are NaN
     where no market formed and the quota rent is 0 where no export is possible.
     """
-    s_key, s_price, s_qty, s_of = aggregate(offer_key, offer_price, offer_qty, 2 * n, resolution)
-    d_key, d_price, d_qty, d_of = aggregate(bid_key, bid_price, bid_qty, 2 * n, resolution)
+    offer_region, offer_flag, offer_price, offer_qty = offers
+    bid_region, bid_flag, bid_price, bid_qty = bids
+    s_key, s_price, s_qty, s_of = aggregate(offer_region + n * offer_flag, offer_price, offer_qty, 2 * n, resolution)
+    d_key, d_price, d_qty, d_of = aggregate(bid_region + n * bid_flag, bid_price, bid_qty, 2 * n, resolution)
     flows, compliant, step_flow, node_price, _, converged = _clear(
         n, s_key % n, s_price, s_qty, s_key >= n, d_key % n, d_price, d_qty, d_key >= n, *links
     )

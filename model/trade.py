@@ -61,8 +61,8 @@ def clear_commodity(
     """Merge orders into stepped curves, solve the equilibrium, hand volumes back."""
     n = link_cost.shape[0]
     flows, compliant, price, producer_price, compliant_price, rent, sold, filled, converged = clear_orders(
-        n, offers.region + n * offers.flag, offers.price, offers.qty,
-        bids.region + n * bids.flag, bids.price, bids.qty, resolution,
+        n, (offers.region, offers.flag, offers.price, offers.qty), (bids.region, bids.flag, bids.price, bids.qty),
+        resolution,
         link_cost, link_open, _unlimited(n), export_cap, compliant_origin,
     )  # fmt: skip
     if not converged:
