@@ -68,7 +68,7 @@ def _folded(df: pd.DataFrame, key: str, value: str) -> tuple[list[dict[str, Any]
     """
     if df.empty:
         return [], []
-    wide = df.pivot_table(index="date", columns=key, values=value, observed=True, sort=False)
+    wide = df.pivot(index="date", columns=key, values=value)  # tidy tables: one row per (date, key)
     wide.columns = [str(c) for c in wide.columns]
     keys = list(wide.columns)
     return _values(wide.reset_index()), [{"fold": keys, "as": [key, value]}]
