@@ -5,7 +5,11 @@ account per region (``n..n+N-1``, which also holds the state stockpile).
 Money has one more account, the *outside economy* (factor payments,
 freight, scrap, final buyers), so that every transfer has a payer and a payee
 and the sum of all balances never changes. Tonnes enter only by production
-and leave only by use; :meth:`Ledger.check` verifies both every month.
+and leave only by use; the recorder checks both every month.
+
+The :class:`Ledger` methods post a few transfers from Python; the compiled
+functions at the end (``take``, ``put``, ``withdraw_at_cost``) are what the
+settlement and production kernels post with, per holder.
 """
 
 from __future__ import annotations
@@ -105,27 +109,6 @@ class Ledger:
         else:
             row += np.bincount(region, weights=usd, minlength=self.n_regions)
 
-    def produce(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
-        """Tonnes created by production (or recycling), at book value."""
-        np.add.at(self.stock_t[:, commodity], holders, tonnes)
-        np.add.at(self.stock_value_usd[:, commodity], holders, value_usd)
-        self.produced_t[commodity] += float(np.sum(tonnes))
-
-    def consume(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray) -> np.ndarray:
-        """Tonnes used up (as input or in end products); returns their book value."""
-        tonnes = np.minimum(tonnes, self.stock_t[holders, commodity])
-        self.used_t[commodity] += float(np.sum(tonnes))
-        return self.withdraw(holders, commodity, tonnes)
-
-    def withdraw(self, holders: np.ndarray, commodity: int, tonnes: np.ndarray) -> np.ndarray:
-        """Take tonnes out of holders' stock at average book cost (sold or used); returns that value."""
-        stock = self.stock_t[holders, commodity]
-        share = np.divide(tonnes, stock, out=np.zeros_like(tonnes), where=stock > 1e-12)
-        value = self.stock_value_usd[holders, commodity] * np.minimum(share, 1.0)
-        np.subtract.at(self.stock_t[:, commodity], holders, tonnes)
-        np.subtract.at(self.stock_value_usd[:, commodity], holders, value)
-        return value
-
     def move(self, src: np.ndarray, dst: np.ndarray, commodity: int, tonnes: np.ndarray, value_usd: np.ndarray) -> None:
         """Move stock between holders (or into/out of transit when ``dst``/``src`` is -1)."""
         real_src, real_dst = src >= 0, dst >= 0
@@ -151,7 +134,7 @@ class Ledger:
 
 @njit(cache=True)
 def take(stock, value, used, h, c, tonnes):
-    """Compiled :meth:`Ledger.consume` for one holder: use up to ``tonnes``; returns their book value."""
+    """Holder ``h`` uses up to ``tonnes`` of ``c`` (never more than it holds); returns their book value."""
     tonnes = min(tonnes, stock[h, c])
     used[c] += tonnes
     s = stock[h, c]
@@ -163,7 +146,7 @@ def take(stock, value, used, h, c, tonnes):
 
 @njit(cache=True)
 def put(stock, value, produced, h, c, tonnes, usd):
-    """Compiled :meth:`Ledger.produce` for one holder: tonnes made, at book value ``usd``."""
+    """Holder ``h`` makes ``tonnes`` of ``c`` at book value ``usd``."""
     stock[h, c] += tonnes
     value[h, c] += usd
     produced[c] += tonnes
@@ -171,10 +154,10 @@ def put(stock, value, produced, h, c, tonnes, usd):
 
 @njit(cache=True)
 def withdraw_at_cost(stock, value, holders, c, tonnes):
-    """Compiled :meth:`Ledger.withdraw`: take tonnes out at average book cost; returns their value.
+    """Take tonnes out of holders' stock at average book cost (sold or used); returns their value.
 
-    Holders ``-1`` (the outside economy) are skipped. Shares are taken from
-    the stocks before any withdrawal, as the array method does.
+    Holders ``-1`` (the outside economy) are skipped. A holder listed twice
+    gives up the same share of its opening book value per tonne each time.
     """
     taken = np.zeros(holders.size)
     for k in range(holders.size):

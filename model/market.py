@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit
 
 from model.network import SINK, SOURCE, max_surplus_flow
-from model.steps import _check_n_regions, _coerce, aggregate, allocate
+from model.steps import aggregate, allocate, check_n_regions, coerce_array
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,11 @@ class MarketInput:
     compliant_origin: np.ndarray  # (N, N) bool: origin i is compliant for buyer j
 
     def __post_init__(self) -> None:
-        n = _check_n_regions(self.n_regions)
+        n = check_n_regions(self.n_regions)
         n_supply = np.shape(self.supply_region)[:1] or (0,)
         n_demand = np.shape(self.demand_region)[:1] or (0,)
         for name, (kind, shape) in _field_specs(n, n_supply[0], n_demand[0]).items():
-            object.__setattr__(self, name, _coerce(name, getattr(self, name), kind, shape))
+            object.__setattr__(self, name, coerce_array(name, getattr(self, name), kind, shape))
         _check_steps(self, "supply", n)
         _check_steps(self, "demand", n)
         _check_links(self)

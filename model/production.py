@@ -16,11 +16,10 @@ from numba import njit
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.firms import MAGNETS, SEPARATION
 from model.ledger import COPRODUCTS, SHORTAGE_LOSS, SUBSIDY, VALUE_BUILT, put, take
+from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
 if TYPE_CHECKING:
     from model.world import RareEarthModel
-
-K = 1000.0  # USD per (t x USD/kg)
 
 
 def separate(model: RareEarthModel) -> None:

@@ -18,8 +18,7 @@ import numpy as np
 from numba import njit
 
 from model.ledger import DUTY, PURCHASES, QUOTA_RENT, ROYALTY_IN, ROYALTY_OUT, SUBSIDY, TARIFF, withdraw_at_cost
-
-K = 1000.0  # USD per (t x USD/kg)
+from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
 
 @njit(cache=True)

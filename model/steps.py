@@ -145,7 +145,7 @@ def allocate(step_of_offer, offer_qty, step_qty, step_sold):
 # ---------------------------------------------------------------- input checks
 
 
-def _coerce(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
+def coerce_array(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
     """``value`` as a contiguous array of ``kind`` and ``shape``, or ValueError naming it."""
     dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[kind]
     if isinstance(value, np.ndarray) and value.dtype == dtype and value.shape == shape:
@@ -162,7 +162,8 @@ def _coerce(name: str, value: object, kind: str, shape: tuple) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
-def _check_n_regions(n: object) -> int:
+def check_n_regions(n: object) -> int:
+    """``n`` as a positive int, or ValueError naming ``n_regions``."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n_regions: expected a positive int, got {n!r}")
     return int(n)
@@ -171,12 +172,12 @@ def _check_n_regions(n: object) -> int:
 def _check_offers(
     region: np.ndarray, price: np.ndarray, qty: np.ndarray, n_regions: int, resolution: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = _check_n_regions(n_regions)
+    n = check_n_regions(n_regions)
     if not (np.isfinite(resolution) and resolution > 0):
         raise ValueError(f"resolution: expected a finite number > 0, got {resolution!r}")
     shape = np.shape(region)[:1] or (0,)
-    region = _coerce("region", region, "int", shape)
-    price, qty = _coerce("price", price, "float", shape), _coerce("qty", qty, "float", shape)
+    region = coerce_array("region", region, "int", shape)
+    price, qty = coerce_array("price", price, "float", shape), coerce_array("qty", qty, "float", shape)
     if np.any((region < 0) | (region >= n)):
         raise ValueError(f"region: regions must lie in [0, {n})")
     if not np.all(np.isfinite(price)):
@@ -190,11 +191,11 @@ def _check_allocation(
     step_of_offer: np.ndarray, offer_qty: np.ndarray, step_qty: np.ndarray, step_sold: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n_offers = np.shape(step_of_offer)[:1] or (0,)
-    step_of_offer = _coerce("step_of_offer", step_of_offer, "int", n_offers)
-    offer_qty = _coerce("offer_qty", offer_qty, "float", n_offers)
+    step_of_offer = coerce_array("step_of_offer", step_of_offer, "int", n_offers)
+    offer_qty = coerce_array("offer_qty", offer_qty, "float", n_offers)
     n_steps = np.shape(step_qty)[:1] or (0,)
-    step_qty = _coerce("step_qty", step_qty, "float", n_steps)
-    step_sold = _coerce("step_sold", step_sold, "float", n_steps)
+    step_qty = coerce_array("step_qty", step_qty, "float", n_steps)
+    step_sold = coerce_array("step_sold", step_sold, "float", n_steps)
     if np.any((step_of_offer < -1) | (step_of_offer >= n_steps[0])):
         raise ValueError(f"step_of_offer: must lie in [-1, {n_steps[0]})")
     if not np.all(np.isfinite(offer_qty) & (offer_qty >= 0)):
