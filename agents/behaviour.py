@@ -45,15 +45,14 @@ def offers(model: RareEarthModel, c: int) -> Orders:
     n = f.n
     parts = [
         rules.stock_offers(
-            model.sellers[c], led.stock_t, led.stock_value_usd, c, f.country, f.capacity_t_per_month,
+            model.rosters[SELLERS[c]], led.stock_t, led.stock_value_usd, c, f.country, f.capacity_t_per_month,
             _output_per_input(model, c), model.expected[c], model.reference[c], model.royalty_share,
             model.exportable, c == MAGNET,
         ),
         rules.state_releases(n, led.stock_t[n:, c], model.release_t[c], model.expected[c]),
     ]  # fmt: skip
     if c in (CONC, HEAVY):
-        miners = model.rosters["miners_conc" if c == CONC else "miners_heavy"]
-        miners = miners[model.producing[miners]]
+        miners = producing(model, SELLERS[c])
         parts.append(
             rules.mine_offers(
                 miners, f.country, f.unit_cost_usd_per_kg, f.capacity_t_per_month,
@@ -96,24 +95,23 @@ def _cover_months(model: RareEarthModel, c: int) -> np.ndarray:
 
 def _separator_bids(model: RareEarthModel, c: int) -> Rows:
     f, sc, led = model.firms, model.spec, model.ledger
-    sep = model.rosters["heavy_separators" if c == HEAVY else "separators"]
     y = sc.separation_yield["heavy_concentrate" if c == HEAVY else "concentrate"]
     e, s = model.expected, model.subsidy
     oxide_value = y.ndpr_oxide * (e[NDPR] + s[NDPR]) + y.dytb_oxide * (e[DYTB] + s[DYTB]) + y.coproducts_usd_per_kg
+    separators = producing(model, "heavy_separators" if c == HEAVY else "separators")
     return rules.separator_bids(
-        sep[model.producing[sep]], f.country, f.unit_cost_usd_per_kg, model.env_cost, f.capacity_t_per_month,
-        led.stock_t, led.on_order_t, oxide_value, model.reference[c], _cover_months(model, c),
+        separators, f.country, f.unit_cost_usd_per_kg, model.env_cost, f.capacity_t_per_month, led.stock_t,
+        led.on_order_t, oxide_value, model.reference[c], _cover_months(model, c),
     )  # fmt: skip
 
 
 def _magnet_maker_bids(model: RareEarthModel, c: int) -> Rows:
     f, led = model.firms, model.ledger
-    makers = model.rosters["magnet_makers"]
     rule, third = (
         (rules.magnet_ndpr_bids, model.expected[DYTB]) if c == NDPR else (rules.magnet_dytb_bids, model.price[NDPR])
     )
     return rule(
-        makers[model.producing[makers]], f.country, f.capacity_t_per_month, led.stock_t, led.on_order_t,
+        producing(model, "magnet_makers"), f.country, f.capacity_t_per_month, led.stock_t, led.on_order_t,
         (model.expected[MAGNET], model.subsidy[MAGNET], third), model.royalty_share, f.unit_cost_usd_per_kg,
         f.dytb_share, model.spec.magnet.ndpr_oxide_t_per_t, model.reference[c], _cover_months(model, c),
     )  # fmt: skip
@@ -128,6 +126,16 @@ def _end_user_bids(model: RareEarthModel) -> Rows:
         model.end_users, f.country, f.sector, model.need_this_month, led.stock_t, led.on_order_t, prices, shares,
         model.content_share, model.content_sector, cover_price, _cover_months(model, MAGNET),
     )  # fmt: skip
+
+
+#: The roster of firms selling each commodity from their output stock.
+SELLERS = {CONC: "miners_conc", HEAVY: "miners_heavy", NDPR: "separators", DYTB: "separators", MAGNET: "magnet_makers"}
+
+
+def producing(model: RareEarthModel, role: str) -> np.ndarray:
+    """Rows of a roster's firms whose plants are built and not idled this month."""
+    rows = model.rosters[role]
+    return rows[model.producing[rows]]
 
 
 def rosters(f: FirmTable) -> dict[str, np.ndarray]:

@@ -27,12 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from worlds import small_world  # noqa: E402
 
+from model.precompile import precompile  # noqa: E402
 from model.run import build_model  # noqa: E402
 from model.scenario import validate  # noqa: E402
 
 
 def baseline_runs_per_s(runs: int, months: int = 240) -> float:
-    build_model("baseline", seed=0).run_months(2)  # warm numba and imports
+    precompile()  # load (or compile) the kernels before timing
     start = time.perf_counter()
     for seed in range(runs):
         build_model("baseline", seed=seed, record_firms=False).run_months(months)

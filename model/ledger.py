@@ -133,12 +133,18 @@ class Ledger:
 
 
 @njit(cache=True)
+def _book_value(stock, value, h, c, tonnes):
+    """Book value of ``tonnes`` of holder ``h``'s stock of ``c`` at its average cost (at most all of it)."""
+    s = stock[h, c]
+    return value[h, c] * min(tonnes / s, 1.0) if s > 1e-12 else 0.0
+
+
+@njit(cache=True)
 def take(stock, value, used, h, c, tonnes):
     """Holder ``h`` uses up to ``tonnes`` of ``c`` (never more than it holds); returns their book value."""
     tonnes = min(tonnes, stock[h, c])
     used[c] += tonnes
-    s = stock[h, c]
-    taken = value[h, c] * min(tonnes / s, 1.0) if s > 1e-12 else 0.0
+    taken = _book_value(stock, value, h, c, tonnes)
     stock[h, c] -= tonnes
     value[h, c] -= taken
     return taken
@@ -162,9 +168,7 @@ def withdraw_at_cost(stock, value, holders, c, tonnes):
     taken = np.zeros(holders.size)
     for k in range(holders.size):
         if holders[k] >= 0:
-            s = stock[holders[k], c]
-            share = tonnes[k] / s if s > 1e-12 else 0.0
-            taken[k] = value[holders[k], c] * min(share, 1.0)
+            taken[k] = _book_value(stock, value, holders[k], c, tonnes[k])
     for k in range(holders.size):
         if holders[k] >= 0:
             stock[holders[k], c] -= tonnes[k]

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
-from agents.firms import MAGNETS, SEPARATION
+from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR, producing
 from model.ledger import COPRODUCTS, SHORTAGE_LOSS, SUBSIDY, VALUE_BUILT, put, take
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
@@ -29,7 +28,7 @@ def separate(model: RareEarthModel) -> None:
     recipe = np.array([[yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg],
                        [yh.ndpr_oxide, yh.dytb_oxide, yh.coproducts_usd_per_kg]])  # fmt: skip
     _separate(
-        led.accounts, led.produced_t, led.used_t, _producing(model, SEPARATION),
+        led.accounts, led.produced_t, led.used_t, producing(model, "separators"),
         f.country, f.capacity_t_per_month, f.heavy_capable, f.unit_cost_usd_per_kg, model.env_cost, recipe,
         model.subsidy, model.reference, model.output_t, model.costs_usd,
     )  # fmt: skip
@@ -44,7 +43,7 @@ def make_magnets(model: RareEarthModel) -> None:
     """
     f, led, mg = model.firms, model.ledger, model.spec.magnet
     _make_magnets(
-        led.accounts, led.produced_t, led.used_t, _producing(model, MAGNETS),
+        led.accounts, led.produced_t, led.used_t, producing(model, "magnet_makers"),
         f.country, f.capacity_t_per_month, f.dytb_share, f.unit_cost_usd_per_kg, mg.ndpr_oxide_t_per_t,
         mg.dytb_min_share_of_grade, model.subsidy[MAGNET], model.output_t, model.costs_usd,
     )  # fmt: skip
@@ -60,11 +59,6 @@ def use_magnets(model: RareEarthModel) -> None:
         model.magnet_use_t,
     )  # fmt: skip
     model.use_by_region_t[:, MAGNET] = model.magnet_use_t
-
-
-def _producing(model: RareEarthModel, stage: int) -> np.ndarray:
-    rows = model.rosters["separators" if stage == SEPARATION else "magnet_makers"]
-    return rows[model.producing[rows]]
 
 
 @njit(cache=True)

@@ -96,17 +96,6 @@ class RareEarthModel(mesa.Model):
         self.rosters = behaviour.rosters(self.firms)
         self.producing = self.firms.producing(0)
         f = self.firms
-        #: makes[c]: firms whose output stock of commodity c they sell.
-        self.makes = np.array(
-            [
-                (f.stage == MINING) & (f.output == CONC),
-                (f.stage == MINING) & (f.output == HEAVY),
-                f.stage == SEPARATION,
-                f.stage == SEPARATION,
-                f.stage == MAGNETS,
-            ]
-        )
-        self.sellers = [np.flatnonzero(sells) for sells in self.makes]
         #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
         self.counts_output = np.array([(f.stage == MINING) & (c in (CONC, HEAVY)) for c in range(k)])
         sectors = [sc.sectors[s] for s in SECTORS]
