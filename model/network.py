@@ -59,32 +59,30 @@ def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head
 
 
 @njit(cache=True)
+def _buckets(key, n_buckets, visit):
+    """Items grouped by ``key`` (CSR): ``items[bounds[b]:bounds[b + 1]]`` are bucket ``b``'s, in ``visit`` order."""
+    bounds = np.zeros(n_buckets + 1, np.int64)
+    for k in range(key.size):
+        bounds[key[k] + 1] += 1
+    bounds = np.cumsum(bounds)
+    fill = bounds[:-1].copy()
+    items = np.empty(key.size, np.int64)
+    for k in visit:
+        items[fill[key[k]]] = k
+        fill[key[k]] += 1
+    return bounds, items
+
+
+@njit(cache=True)
 def _adjacency(n_nodes, frm):
     """CSR lists of the residual arcs leaving each node (arc ``e ^ 1`` enters it)."""
-    start = np.zeros(n_nodes + 1, np.int64)
-    for e in range(frm.size):
-        start[frm[e] + 1] += 1
-    start = np.cumsum(start)
-    fill = start[:-1].copy()
-    arcs = np.empty(frm.size, np.int64)
-    for e in range(frm.size):
-        arcs[fill[frm[e]]] = e
-        fill[frm[e]] += 1
-    return start, arcs
+    return _buckets(frm, n_nodes, np.arange(frm.size))
 
 
 @njit(cache=True)
 def _sort_steps(step_curve, step_cost, n_curves):
     """Order steps by (curve, cost); also return each curve's slice bounds in that order."""
-    bounds = np.zeros(n_curves + 1, np.int64)
-    for k in range(step_curve.size):
-        bounds[step_curve[k] + 1] += 1
-    bounds = np.cumsum(bounds)
-    fill = bounds[:-1].copy()
-    order = np.empty(step_curve.size, np.int64)
-    for k in np.argsort(step_cost):
-        order[fill[step_curve[k]]] = k
-        fill[step_curve[k]] += 1
+    bounds, order = _buckets(step_curve, n_curves, np.argsort(step_cost))
     return order, bounds
 
 
