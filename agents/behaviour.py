@@ -1,9 +1,9 @@
 """Firms' and states' market decisions, as array rules over the firm columns.
 
 :func:`offers` and :func:`bids` read the model's public state and return
-each market's :class:`Orders`, built by the compiled per-firm rules of
-:mod:`agents.order_rules`; nothing here moves tonnes or money (the market
-settles). Rules:
+each market's :class:`Orders`, built in compiled code (:mod:`agents.books`)
+by the per-firm rules of :mod:`agents.order_rules`; nothing here moves
+tonnes or money (the market settles). Rules:
 
 - sellers offer stock near the price they expect, never below its book
   cost unless pressed: reservation = expected price x inventory pressure,
@@ -30,112 +30,57 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents import order_rules as rules
-from agents.firms import MAGNETS, MINING, SEPARATION, FirmTable
-from agents.order_rules import CONC, COVER_CEILING, DYTB, HEAVY, MAGNET, NDPR, Rows
+from agents import books
+from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, FirmTable
+from agents.order_rules import CONC, DYTB, HEAVY, MAGNET, NDPR  # noqa: F401 (commodity codes, re-exported)
 from model.trade import Orders
 
 if TYPE_CHECKING:
+    from model.schema import Scenario
     from model.world import RareEarthModel
 
 
 def offers(model: RareEarthModel, c: int) -> Orders:
-    """Everything for sale of commodity ``c`` this month."""
-    f, led = model.firms, model.ledger
-    n = f.n
-    parts = [
-        rules.stock_offers(
-            model.rosters[SELLERS[c]], led.stock_t, led.stock_value_usd, c, f.country, f.capacity_t_per_month,
-            _output_per_input(model, c), model.expected[c], model.reference[c], model.royalty_share,
-            model.exportable, c == MAGNET,
-        ),
-        rules.state_releases(n, led.stock_t[n:, c], model.release_t[c], model.expected[c]),
-    ]  # fmt: skip
-    if c in (CONC, HEAVY):
-        miners = producing(model, SELLERS[c])
-        parts.append(
-            rules.mine_offers(
-                miners, f.country, f.unit_cost_usd_per_kg, f.capacity_t_per_month,
-                model.subsidy[c], model.floor[c], model.expected[c],
-            )
-        )  # fmt: skip
-    if c == NDPR:
-        mk = model.spec.market
-        recovered = mk.recycling_share * model.magnet_use_t * model.spec.magnet.ndpr_oxide_t_per_t
-        parts.append(rules.scrap_offers(recovered, mk.recycling_cost_usd_per_kg))
-    return Orders(*rules.concat(tuple(parts)))
+    """Everything for sale of commodity ``c`` this month (the book the market clears)."""
+    return Orders(*books.offer_book(c, *book_inputs(model)))
 
 
 def bids(model: RareEarthModel, c: int) -> Orders:
-    """Everything wanted of commodity ``c`` this month."""
-    parts = [rules.state_purchases(model.firms.n, model.buy_t[c], model.ceiling[c])]
-    if c in (CONC, HEAVY):
-        parts.append(_separator_bids(model, c))
-    elif c in (NDPR, DYTB):
-        parts.append(_magnet_maker_bids(model, c))
-    else:
-        parts.append(_end_user_bids(model))
-    return Orders(*rules.concat(tuple(parts)))
+    """Everything wanted of commodity ``c`` this month (the book the market clears)."""
+    return Orders(*books.bid_book(c, *book_inputs(model)))
 
 
-def _output_per_input(model: RareEarthModel, c: int) -> float:
-    """Monthly output of ``c`` per tonne of capacity (separators make two oxides)."""
-    if c == NDPR:
-        return model.yield_ndpr_typical
-    if c == DYTB:
-        return model.yield_dytb_typical
-    return 1.0
-
-
-def _cover_months(model: RareEarthModel, c: int) -> np.ndarray:
-    """Months of input cover buyers in each region want of ``c``."""
-    mk = model.spec.market
-    return rules.cover_months(mk.input_cover_days, mk.precautionary_cover_days, model.expect_restriction[c])
-
-
-def _separator_bids(model: RareEarthModel, c: int) -> Rows:
-    f, sc, led = model.firms, model.spec, model.ledger
-    y = sc.separation_yield["heavy_concentrate" if c == HEAVY else "concentrate"]
-    e, s = model.expected, model.subsidy
-    oxide_value = y.ndpr_oxide * (e[NDPR] + s[NDPR]) + y.dytb_oxide * (e[DYTB] + s[DYTB]) + y.coproducts_usd_per_kg
-    separators = producing(model, "heavy_separators" if c == HEAVY else "separators")
-    return rules.separator_bids(
-        separators, f.country, f.unit_cost_usd_per_kg, model.env_cost, f.capacity_t_per_month, led.stock_t,
-        led.on_order_t, oxide_value, model.reference[c], _cover_months(model, c),
+def book_inputs(model: RareEarthModel) -> tuple:
+    """The world as :mod:`agents.books` reads it: ``(cols, rosters, accounts, prices, policy, demand, params)``."""
+    f, m = model.firms, model
+    return (
+        (f.country, f.sector, f.capacity_t_per_month, f.unit_cost_usd_per_kg, f.dytb_share, m.producing),
+        m.roster_rows,
+        m.ledger.accounts,
+        (m.expected, m.reference, m.price, m.subsidy, m.floor, m.env_cost),
+        (m.royalty_share, m.exportable, m.release_t, m.buy_t, m.ceiling, m.content_share, m.content_sector,
+         m.expect_restriction),
+        (m.need_this_month, *m.demand_curve, m.magnet_use_t),
+        m.book_params,
     )  # fmt: skip
 
 
-def _magnet_maker_bids(model: RareEarthModel, c: int) -> Rows:
-    f, led = model.firms, model.ledger
-    rule, third = (
-        (rules.magnet_ndpr_bids, model.expected[DYTB]) if c == NDPR else (rules.magnet_dytb_bids, model.price[NDPR])
-    )
-    return rule(
-        producing(model, "magnet_makers"), f.country, f.capacity_t_per_month, led.stock_t, led.on_order_t,
-        (model.expected[MAGNET], model.subsidy[MAGNET], third), model.royalty_share, f.unit_cost_usd_per_kg,
-        f.dytb_share, model.spec.magnet.ndpr_oxide_t_per_t, model.reference[c], _cover_months(model, c),
-    )  # fmt: skip
-
-
-def _end_user_bids(model: RareEarthModel) -> Rows:
-    """Short-run demand curves of end-use manufacturers, plus their stock cover."""
-    f, led = model.firms, model.ledger
-    prices, shares = model.demand_curve  # (sectors, steps)
-    cover_price = np.minimum(1.05 * model.expected[MAGNET], COVER_CEILING * model.reference[MAGNET])
-    return rules.end_user_bids(
-        model.end_users, f.country, f.sector, model.need_this_month, led.stock_t, led.on_order_t, prices, shares,
-        model.content_share, model.content_sector, cover_price, _cover_months(model, MAGNET),
-    )  # fmt: skip
-
-
-#: The roster of firms selling each commodity from their output stock.
-SELLERS = {CONC: "miners_conc", HEAVY: "miners_heavy", NDPR: "separators", DYTB: "separators", MAGNET: "magnet_makers"}
+def book_params(sc: Scenario) -> np.ndarray:
+    """The scenario constants the books read, at the ``books.P_*`` positions."""
+    mk, light, heavy = sc.market, sc.separation_yield["concentrate"], sc.separation_yield["heavy_concentrate"]
+    p = np.zeros(books.N_PARAMS)
+    p[books.P_YIELD_NDPR], p[books.P_YIELD_DYTB] = light.ndpr_oxide, light.dytb_oxide
+    p[books.P_RECYCLING_SHARE], p[books.P_RECYCLING_COST] = mk.recycling_share, mk.recycling_cost_usd_per_kg
+    p[books.P_NDPR_PER_T] = sc.magnet.ndpr_oxide_t_per_t
+    p[books.P_INPUT_COVER_DAYS], p[books.P_PRECAUTION_DAYS] = mk.input_cover_days, mk.precautionary_cover_days
+    for at, y in ((books.P_RECIPE_LIGHT, light), (books.P_RECIPE_HEAVY, heavy)):
+        p[at : at + 3] = y.ndpr_oxide, y.dytb_oxide, y.coproducts_usd_per_kg
+    return p
 
 
 def producing(model: RareEarthModel, role: str) -> np.ndarray:
     """Rows of a roster's firms whose plants are built and not idled this month."""
-    rows = model.rosters[role]
-    return rows[model.producing[rows]]
+    return books.producing(model.rosters[role], model.producing)
 
 
 def rosters(f: FirmTable) -> dict[str, np.ndarray]:
@@ -147,6 +92,7 @@ def rosters(f: FirmTable) -> dict[str, np.ndarray]:
         "separators": np.flatnonzero(sep),
         "heavy_separators": np.flatnonzero(sep & f.heavy_capable),
         "magnet_makers": np.flatnonzero(f.stage == MAGNETS),
+        "end_users": np.flatnonzero(f.stage == END_USE),
     }
 
 

@@ -74,10 +74,10 @@ class PolicyArrays:
             for i, code in enumerate(m.regions)
             if policies[code].patent_royalty_share > 0 or policies[code].patent_refused
         ]
-        m.royalty_share = np.zeros(f.n)
+        m.royalty_share = np.zeros(f.n)  # share of magnet revenue each firm owes
         m.exportable = np.ones(f.n, dtype=bool)
-        self.royalty_region = np.full(f.n, -1)
-        self._no_royalty = np.full(f.n, -1)
+        self.royalty_region = np.full(f.n, -1)  # region paid the royalty on magnets; -1 = none
+        self.no_royalty = np.full(f.n, -1)
         if not holders:
             return
         h = holders[0]
@@ -91,15 +91,6 @@ class PolicyArrays:
         m.royalty_share = np.where(voluntary, hp.patent_royalty_share, np.where(forced, compulsory, 0.0))
         self.royalty_region = np.where(voluntary | forced, h, -1)
         m.exportable = ~maker | voluntary | forced
-
-    def royalties(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """Royalty share of revenue each firm owes on sales of ``c`` and the region paid (-1: none).
-
-        Only magnet makers owe royalties (on magnets); states and scrap never do.
-        """
-        if c == MAGNET:
-            return self.model.royalty_share, self.royalty_region
-        return self.model.royalty_share, self._no_royalty
 
     def seller_weight(self, c: int) -> np.ndarray:
         """Weights for returning denied shipments to an exporter's producers."""

@@ -28,7 +28,6 @@ from model.ledger import BOOKS, PURCHASES
 from model.schema import SECTORS
 
 if TYPE_CHECKING:
-    from model.trade import TradeResult
     from model.world import RareEarthModel
 
 PAYOFF_PARTS = ("producer_surplus_usd", "consumer_surplus_usd", "fiscal_cost_usd", "supply_security_usd")
@@ -64,9 +63,9 @@ class Recorder:
         m.ledger.market_residual_usd = 0.0
         m.ledger.market_turnover_usd = 0.0
 
-    def trade(self, c: int, result: TradeResult) -> None:
-        """Keep one commodity's flows of the month."""
-        self._flows_month[c] = result.flows_t
+    def trade(self, c: int, flows_t: np.ndarray) -> None:
+        """Keep one commodity's flows of the month (t, exporter x importer)."""
+        self._flows_month[c] = flows_t
 
     def event(self, country: str, instrument: str, old: Any, new: Any, source: str) -> None:
         """Log a policy change (or a plant idling/restarting)."""

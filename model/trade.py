@@ -1,24 +1,19 @@
-"""One commodity's month of trade: orders in, clearing, shipments in review.
+"""Orders as the market sees them, and shipments waiting in licence review.
 
-Firms and states post :class:`Orders` (offers and bids). Orders are merged
-into stepped curves per region, the spatial equilibrium is solved and
-volumes are handed back to orders (:func:`model.market.clear_orders`, one
-compiled call). :mod:`model.settlement` then moves tonnes and money;
-licensed shipments wait in the :class:`ReviewPipeline`.
+Firms and states post :class:`Orders` (offers and bids); a commodity's month
+of trade is one compiled call (:func:`model.exchange.trade`). Licensed
+shipments wait in the :class:`ReviewPipeline` until their review ends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 from model.ledger import Ledger
 from model.links import LinkState
-from model.market import clear_orders
 
 MAX_DELAY = 24
 
@@ -33,62 +28,6 @@ class Orders:
     qty: np.ndarray  # t
     flag: np.ndarray  # offers: domestic only; bids: compliant origin only
     make_cost: np.ndarray  # offers produced to order: USD/kg paid on sale; NaN = from stock
-
-
-@dataclass
-class TradeResult:
-    """What one commodity's clearing did this month."""
-
-    flows_t: np.ndarray  # (N, N) exporter x importer; diagonal = domestic
-    compliant_flows_t: np.ndarray
-    price: np.ndarray  # (N,) price paid by buyers, USD/kg
-    producer_price: np.ndarray  # (N,) price received by exporting sellers
-    compliant_price: np.ndarray
-    quota_rent: np.ndarray
-    sold: np.ndarray  # t per offer
-    filled: np.ndarray  # t per bid
-
-
-def clear_commodity(
-    offers: Orders,
-    bids: Orders,
-    link_cost: np.ndarray,
-    link_open: np.ndarray,
-    export_cap: np.ndarray,
-    compliant_origin: np.ndarray,
-    resolution: float,
-) -> TradeResult:
-    """Merge orders into stepped curves, solve the equilibrium, hand volumes back."""
-    n = link_cost.shape[0]
-    flows, compliant, price, producer_price, compliant_price, rent, sold, filled, converged = clear_orders(
-        n, (offers.region, offers.flag, offers.price, offers.qty), (bids.region, bids.flag, bids.price, bids.qty),
-        resolution,
-        link_cost, link_open, _unlimited(n), export_cap, compliant_origin,
-    )  # fmt: skip
-    if not converged:
-        raise RuntimeError("clear_commodity: min-cost flow did not converge")
-    return TradeResult(flows, compliant, price, producer_price, compliant_price, rent, sold, filled)
-
-
-@lru_cache(maxsize=8)
-def _unlimited(n: int) -> np.ndarray:
-    """Link capacities of a market without capacity limits (shared: never written)."""
-    return np.full((n, n), np.inf)
-
-
-@njit(cache=True)
-def fill_missing_prices(price, producer_price, compliant_price, previous):
-    """Nodes with no market this month keep last month's price, so prices stay finite.
-
-    Compliant demand with no market of its own takes the buyers' price.
-    """
-    for j in range(price.size):
-        if not np.isfinite(price[j]):
-            price[j] = previous[j]
-        if not np.isfinite(producer_price[j]):
-            producer_price[j] = previous[j]
-        if not np.isfinite(compliant_price[j]):
-            compliant_price[j] = previous[j] if np.isfinite(previous[j]) else price[j]
 
 
 class ReviewPipeline:
@@ -108,9 +47,11 @@ class ReviewPipeline:
             return np.zeros(self.due.shape[1])
         return (self.approved_t + self.denied_t).sum(axis=(0, 2, 3))
 
-    def file(self, month: int, c: int, r: TradeResult, links: LinkState) -> None:
-        """Put this month's licensed flows into review."""
-        x = r.flows_t * links.licensed[c]
+    def file(
+        self, month: int, c: int, flows_t: np.ndarray, price: np.ndarray, producer_price: np.ndarray, links: LinkState
+    ) -> None:
+        """Put this month's licensed flows (t) into review, valued at the month's prices (USD/kg)."""
+        x = flows_t * links.licensed[c]
         if not x.any():
             return
         for d in np.unique(links.delay_months[c][x > 0]):
@@ -120,8 +61,8 @@ class ReviewPipeline:
             a = links.approval_rate[c]
             self.approved_t[slot, c][sel] += (x * a)[sel]
             self.denied_t[slot, c][sel] += (x * (1.0 - a))[sel]
-            self.buyer_usd[slot, c][sel] += (x * r.price[None, :] * K)[sel]
-            self.seller_usd[slot, c][sel] += (x * r.producer_price[:, None] * K)[sel]
+            self.buyer_usd[slot, c][sel] += (x * price[None, :] * K)[sel]
+            self.seller_usd[slot, c][sel] += (x * producer_price[:, None] * K)[sel]
 
     def deliver(self, ledger: Ledger, month: int, c: int, holder_region: np.ndarray, seller_weight: np.ndarray) -> None:
         """Shipments due this month: approved ones reach buyers, denied ones go back and are refunded.

@@ -17,13 +17,13 @@ import mesa
 import numpy as np
 from mesa.agent import AgentSet
 
-from agents import behaviour
+from agents import behaviour, books
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
 from agents.order_rules import DAYS_PER_MONTH
 from agents.strategies import Passive, PublicState, make_strategy
-from model import dynamics, production
+from model import dynamics, exchange, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
 from model.links import base_links
@@ -31,8 +31,7 @@ from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
 from model.scenario import ScenarioError, set_path
 from model.schema import COMMODITIES, SECTORS, Policy, Scenario
-from model.settlement import settle_buyers, settle_links, settle_sellers, tally
-from model.trade import ReviewPipeline, clear_commodity, fill_missing_prices
+from model.trade import ReviewPipeline
 
 MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
 #: Instruments whose change needs only the stockpile orders rebuilt.
@@ -94,6 +93,10 @@ class RareEarthModel(mesa.Model):
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
         self.rosters = behaviour.rosters(self.firms)
+        self.roster_rows = tuple(self.rosters[role] for role in books.ROSTERS)
+        self.book_params = behaviour.book_params(sc)
+        self.market_params = (sc.market.price_resolution_share, sc.market.carry_cost_share_per_month)
+        self.unlimited_links = np.full((n, n), np.inf)  # link capacities (none are limited)
         self.producing = self.firms.producing(0)
         f = self.firms
         #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
@@ -320,44 +323,30 @@ class RareEarthModel(mesa.Model):
         self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, sector] * shock
 
     def _trade(self, c: int) -> None:
-        led, pol, f = self.ledger, self.policy, self.firms
+        led, pol = self.ledger, self.policy
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        offers, bids = behaviour.offers(self, c), behaviour.bids(self, c)
-        total, *parts = pol.link_costs(c, self.producer_price[c])
         lk = pol.links
-        r = clear_commodity(
-            offers, bids, total, lk.open[c], pol.export_cap(c), lk.compliant_origin,
-            self.spec.market.price_resolution_share,
+        links = (
+            lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
+            lk.compliant_origin, self.unlimited_links, pol.export_cap(c),
         )  # fmt: skip
-        fill_missing_prices(r.price, r.producer_price, r.compliant_price, self.price[c])
-        revenue = settle_sellers(
-            led.accounts, led.produced_t, c, offers.holder, offers.region, offers.flag, offers.make_cost, r.sold,
-            r.price, r.producer_price, self.floor[c], *pol.royalties(c),
+        record = (
+            self.counts_output, self.output_t, self.rationed, self._tally_scratch, self.exports_ytd_t,
+            self.last_flows_t, self.use_by_region_t, self.producer_price, self.quota_rent,
         )  # fmt: skip
-        paid, _ = settle_buyers(
-            led.accounts, c, bids.holder, bids.region, bids.flag, r.filled, r.price, r.compliant_price, r.flows_t,
-            lk.licensed[c], pol.content_premium,
-        )  # fmt: skip
-        between = settle_links(
-            led.accounts, r.flows_t, r.compliant_flows_t, r.price, r.producer_price, r.compliant_price, *parts
+        settle = (led.produced_t, pol.royalty_region, pol.no_royalty, pol.content_premium)
+        flows, _, price, producer_price, _, between, turnover, converged = exchange.trade(
+            c, *behaviour.book_inputs(self), links, self.market_params, settle, record
         )
-        led.market_residual_usd += float(paid.sum() - revenue.sum() - between)
-        led.market_turnover_usd += float(paid.sum())
+        if not converged:
+            raise RuntimeError(f"{COMMODITIES[c]} market, month {self.month}: min-cost flow did not converge")
+        led.market_residual_usd += between
+        led.market_turnover_usd += turnover
         if pol.has_licences[c]:
-            self.pipeline.file(self.month, c, r, lk)
+            self.pipeline.file(self.month, c, flows, price, producer_price, lk)
         # Shipments with a zero-month review (approval < 1 only) are decided this same month.
         self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        tally(f.n, offers.holder, r.sold, self.counts_output[c], self.output_t, bids.holder, bids.qty, r.filled,
-              self.rationed, self._tally_scratch)  # fmt: skip
-        self._keep_public_record(c, r)
-
-    def _keep_public_record(self, c: int, r) -> None:
-        flows = r.flows_t
-        self.exports_ytd_t[c] += flows.sum(axis=1) - np.diag(flows)
-        self.last_flows_t[c] = flows
-        self.use_by_region_t[:, c] = flows.sum(axis=0)
-        self.price[c], self.producer_price[c], self.quota_rent[c] = r.price, r.producer_price, r.quota_rent
-        self.recorder.trade(c, r)
+        self.recorder.trade(c, flows)
 
     def _between_months(self) -> None:
         dynamics.update_expectations(self)

@@ -1,0 +1,134 @@
+"""Each market's book of orders, assembled in compiled code from the order rules.
+
+:func:`offer_book` and :func:`bid_book` say which rules of
+:mod:`agents.order_rules` make the offers and bids of commodity ``c`` (the
+reasons for each rule are in :mod:`agents.behaviour`). They read the world
+as a few tuples of arrays, packed by :func:`agents.behaviour.book_inputs`:
+
+- ``cols``: firm columns ``(country, sector, capacity t/month, unit cost
+  USD/kg, Dy/Tb share of grade, producing this month)``;
+- ``rosters``: rows of ``(conc miners, heavy miners, separators, heavy
+  separators, magnet makers, end users)``;
+- ``accounts``: the ledger's ``(cash, stock, book value, on order, books)``;
+- ``prices``: ``(expected, reference, price, subsidy, floor, environmental
+  cost)``, USD/kg, by ``[commodity, region]`` (reference by commodity,
+  environmental cost by region);
+- ``policy``: ``(royalty share by firm, exportable by firm, stockpile release
+  t, stockpile buy t, stockpile price ceiling, content share, content rule
+  by [region, sector], expected restriction by [commodity, region])``;
+- ``demand``: ``(need this month by end user t, demand-curve prices and
+  shares by [sector, step], magnets used last month by region t)``;
+- ``params``: scenario constants at the ``P_*`` indices below.
+"""
+
+import numpy as np
+from numba import njit
+
+from agents.order_rules import (
+    CONC,
+    COVER_CEILING,
+    DYTB,
+    HEAVY,
+    MAGNET,
+    NDPR,
+    _cut,
+    _rows,
+    concat,
+    cover_months,
+    end_user_bids,
+    magnet_dytb_bids,
+    magnet_ndpr_bids,
+    mine_offers,
+    scrap_offers,
+    separator_bids,
+    state_purchases,
+    state_releases,
+    stock_offers,
+)
+
+#: Roster positions in ``rosters``.
+MINERS_CONC, MINERS_HEAVY, SEPARATORS, HEAVY_SEPARATORS, MAGNET_MAKERS, END_USERS = range(6)
+ROSTERS = ("miners_conc", "miners_heavy", "separators", "heavy_separators", "magnet_makers", "end_users")
+#: The roster selling each commodity from its output stock, by commodity.
+SELLER_ROSTER = (MINERS_CONC, MINERS_HEAVY, SEPARATORS, SEPARATORS, MAGNET_MAKERS)
+
+#: Positions in ``params``: typical oxide yields (t per t of light concentrate),
+#: recycling share of magnets used and its cost (USD/kg), NdPr oxide per t of
+#: magnet, input cover and precautionary cover (days), and the separation
+#: recipes of light and heavy concentrate (NdPr t/t, Dy/Tb t/t, co-products USD/kg).
+P_YIELD_NDPR, P_YIELD_DYTB, P_RECYCLING_SHARE, P_RECYCLING_COST, P_NDPR_PER_T = range(5)
+P_INPUT_COVER_DAYS, P_PRECAUTION_DAYS, P_RECIPE_LIGHT, P_RECIPE_HEAVY = 5, 6, 7, 10
+N_PARAMS = 13
+
+
+@njit(cache=True)
+def producing(rows, active):
+    """The rows whose plants are built and not idled this month."""
+    return rows[active[rows]]
+
+
+@njit(cache=True)
+def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
+    """Everything for sale of commodity ``c`` this month (order rows, see :mod:`agents.order_rules`)."""
+    country, _, capacity, unit_cost, _, active = cols
+    stock, value = accounts[1], accounts[2]
+    expected, reference, subsidy, floor = prices[0], prices[1], prices[3], prices[4]
+    royalty, exportable, release_t = policy[0], policy[1], policy[2]
+    n_firms = country.size
+    per_input = params[P_YIELD_NDPR] if c == NDPR else (params[P_YIELD_DYTB] if c == DYTB else 1.0)
+    sellers = rosters[SELLER_ROSTER[c]]
+    from_stock = stock_offers(
+        sellers, stock, value, c, country, capacity, per_input, expected[c], reference[c], royalty, exportable,
+        c == MAGNET,
+    )  # fmt: skip
+    released = state_releases(n_firms, stock[n_firms:, c], release_t[c], expected[c])
+    if c == CONC or c == HEAVY:
+        made = mine_offers(
+            producing(sellers, active), country, unit_cost, capacity, subsidy[c], floor[c], expected[c]
+        )
+    elif c == NDPR:
+        recovered = params[P_RECYCLING_SHARE] * demand[3] * params[P_NDPR_PER_T]
+        made = scrap_offers(recovered, params[P_RECYCLING_COST])
+    else:
+        made = _cut(_rows(0), 0)
+    return concat((from_stock, released, made))
+
+
+@njit(cache=True)
+def bid_book(c, cols, rosters, accounts, prices, policy, demand, params):
+    """Everything wanted of commodity ``c`` this month (order rows, see :mod:`agents.order_rules`)."""
+    country, sector, capacity, unit_cost, dytb_share, active = cols
+    stock, on_order = accounts[1], accounts[3]
+    expected, reference, price, subsidy, env_cost = prices[0], prices[1], prices[2], prices[3], prices[5]
+    royalty, buy_t, ceiling, content_share, content_sector = policy[0], policy[3], policy[4], policy[5], policy[6]
+    state = state_purchases(country.size, buy_t[c], ceiling[c])
+    cover = cover_months(params[P_INPUT_COVER_DAYS], params[P_PRECAUTION_DAYS], policy[7][c])
+    if c == CONC or c == HEAVY:
+        y = P_RECIPE_HEAVY if c == HEAVY else P_RECIPE_LIGHT
+        oxide_value = (
+            params[y] * (expected[NDPR] + subsidy[NDPR]) + params[y + 1] * (expected[DYTB] + subsidy[DYTB])
+            + params[y + 2]
+        )  # fmt: skip
+        separators = producing(rosters[HEAVY_SEPARATORS if c == HEAVY else SEPARATORS], active)
+        firms = separator_bids(
+            separators, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference[c], cover
+        )
+    elif c == NDPR:
+        firms = magnet_ndpr_bids(
+            producing(rosters[MAGNET_MAKERS], active), country, capacity, stock, on_order,
+            (expected[MAGNET], subsidy[MAGNET], expected[DYTB]), royalty, unit_cost, dytb_share,
+            params[P_NDPR_PER_T], reference[c], cover,
+        )  # fmt: skip
+    elif c == DYTB:
+        firms = magnet_dytb_bids(
+            producing(rosters[MAGNET_MAKERS], active), country, capacity, stock, on_order,
+            (expected[MAGNET], subsidy[MAGNET], price[NDPR]), royalty, unit_cost, dytb_share,
+            params[P_NDPR_PER_T], reference[c], cover,
+        )  # fmt: skip
+    else:
+        cover_price = np.minimum(1.05 * expected[MAGNET], COVER_CEILING * reference[MAGNET])
+        firms = end_user_bids(
+            rosters[END_USERS], country, sector, demand[0], stock, on_order, demand[1], demand[2], content_share,
+            content_sector, cover_price, cover,
+        )  # fmt: skip
+    return concat((state, firms))
