@@ -86,7 +86,7 @@ def _sort_steps(step_curve, step_cost, n_curves):
     return order, bounds
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _last_sold(g, order, bounds, cur, sold):
     """Position (in ``order``) of curve ``g``'s dearest step carrying flow, < lo if none."""
     j = min(cur[g], bounds[g + 1] - 1)
@@ -95,7 +95,7 @@ def _last_sold(g, order, bounds, cur, sold):
     return j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
     """Point curve ``g``'s residual pair (arcs ``e``, ``e + 1``) at its marginal steps."""
     c, hi = cur[g], bounds[g + 1]
@@ -111,7 +111,7 @@ def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
         cost[e + 1] = -step_cost[order[j]]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push_curve(g, e, d, curves, cost, res):
     """Sell ``d`` more tonnes on curve ``g`` (forward arc ``e``); True if its step ran out."""
     order, bounds, cur, step_cost, rem, sold = curves
@@ -122,7 +122,7 @@ def _push_curve(g, e, d, curves, cost, res):
     return rem[k] <= VOLUME_TOL_T
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_push(hk, hv, size, key, v):
     """Push ``(key, v)`` on the binary min-heap ``hk``/``hv`` of ``size``; new size."""
     i = size
@@ -136,7 +136,7 @@ def _heap_push(hk, hv, size, key, v):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_pop(hk, hv, size):
     """Drop the top of the heap (read it first from ``hk[0], hv[0]``); new size."""
     size -= 1
@@ -193,7 +193,7 @@ def _initial_tree(frm, to, cost, res, useful):
     return dist, pred
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _attach(tree, v, p):
     """Make node ``v`` the first child of ``p`` (``tree = (parent, first, nxt, prv)``)."""
     parent, first, nxt, prv = tree
@@ -203,7 +203,7 @@ def _attach(tree, v, p):
     first[p] = v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _detach(tree, v):
     """Unlink node ``v`` from its parent's child list (keeping its own children)."""
     parent, first, nxt, prv = tree
@@ -230,7 +230,7 @@ def _child_lists(pred, frm):
     return tree
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
     """Push the bottleneck volume along the tree path to the sink.
 
@@ -259,7 +259,7 @@ def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
     return n_aff
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _spread_affected(tree, affected, aff_list, n_aff):
     """Add the whole subtrees below the listed roots to ``aff_list``; new length."""
     first, nxt = tree[1], tree[2]
@@ -276,7 +276,7 @@ def _spread_affected(tree, affected, aff_list, n_aff):
     return n_aff
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
     """Best entry into each affected node from the unaffected part; heap size."""
     frm, to, cost, res, start, arcs = graph
@@ -296,7 +296,7 @@ def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
     """Dijkstra over the affected nodes on reduced costs (old distances as potentials)."""
     frm, to, cost, res, start, arcs = graph
@@ -318,7 +318,7 @@ def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
                     size = _heap_push(hk, hv, size, key[v], v)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree):
     """Recompute distances and tree links of the affected nodes."""
     size = _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap)

@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 PRICE_SCALE_USD_PER_KG = 1e-6  # bins are logarithmic above this price, linear below
-DENSE_TABLE_PER_ORDER = 8  # a dense (region, bin) table is used while it has <= this many cells per order
+DENSE_TABLE_PER_ORDER = 32  # a dense (region, bin) table is used while it has <= this many cells per order
 
 
 def aggregate_steps(
@@ -85,12 +85,14 @@ def _step_ids(region, bins, keep, n_regions):
         for k in range(keep.size):
             ids[k] = cell[region[keep[k]] * span + bins[k] - lo]
         return ids, count
-    order = np.argsort(bins, kind="mergesort")
-    order = order[np.argsort(region[keep][order], kind="mergesort")]
+    cell = np.empty(keep.size, np.int64)
+    for k in range(keep.size):
+        cell[k] = region[keep[k]] * span + bins[k] - lo
+    order = np.argsort(cell)
     count = -1
     for rank in range(order.size):
         k = order[rank]
-        if rank == 0 or bins[k] != bins[order[rank - 1]] or region[keep[k]] != region[keep[order[rank - 1]]]:
+        if rank == 0 or cell[k] != cell[order[rank - 1]]:
             count += 1
         ids[k] = count
     return ids, count + 1
