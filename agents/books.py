@@ -83,9 +83,7 @@ def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
     )  # fmt: skip
     released = state_releases(n_firms, stock[n_firms:, c], release_t[c], expected[c])
     if c == CONC or c == HEAVY:
-        made = mine_offers(
-            producing(sellers, active), country, unit_cost, capacity, subsidy[c], floor[c], expected[c]
-        )
+        made = mine_offers(producing(sellers, active), country, unit_cost, capacity, subsidy[c], floor[c], expected[c])
     elif c == NDPR:
         recovered = params[P_RECYCLING_SHARE] * demand[3] * params[P_NDPR_PER_T]
         made = scrap_offers(recovered, params[P_RECYCLING_COST])

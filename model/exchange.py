@@ -1,13 +1,13 @@
-"""One commodity's month of trade in one compiled call: book, clear, settle, record.
+"""The month's markets in one compiled call: book, clear, settle, record, produce.
 
-:func:`trade` runs the steps of a market in order: the books of offers and
+:func:`markets` runs the month's markets upstream to downstream with
+production between them; :func:`trade` runs the steps of one market in order: the books of offers and
 bids (:mod:`agents.books`), the link costs at last month's exporter prices
 (:func:`model.links.link_costs`), the spatial equilibrium
 (:func:`model.market.clear_orders`), settlement of sellers, buyers and links
 (:mod:`model.settlement`), the tally of output and rationing, and the
 month's public record of prices and flows. Shipments in licence review
-stay in Python (:class:`model.trade.ReviewPipeline`): they exist only where
-licences are required.
+wait in :class:`model.trade.ReviewPipeline`.
 
 Arguments, beyond the book's tuples (see :mod:`agents.books`):
 
@@ -17,7 +17,8 @@ Arguments, beyond the book's tuples (see :mod:`agents.books`):
   month's export allowance t by exporter;
 - ``market``: ``(price resolution share, carry cost share per month)``;
 - ``settle``: ``(tonnes produced by commodity, royalty region by firm, no
-  royalty region by firm, content premium USD/kg by region)``;
+  royalty region by firm, content premium USD/kg by region, region by
+  holder, weights [commodity, holder] for returning denied shipments)``;
 - ``record``: ``(counts output [commodity, firm], output t by firm, rationed
   by firm, scratch (2, firms), exports this year t, last flows t, use by
   [region, commodity] t, producer price, quota rent)``; updated in place.
@@ -30,18 +31,90 @@ converged)``.
 import numpy as np
 from numba import njit
 
-from agents.books import bid_book, offer_book
-from agents.order_rules import MAGNET
+from agents.books import END_USERS, MAGNET_MAKERS, P_NDPR_PER_T, SEPARATORS, bid_book, offer_book, producing
+from agents.order_rules import CONC, DYTB, HEAVY, MAGNET, NDPR
 from model.links import link_costs
 from model.market import clear_orders
+from model.policy_arrays import export_allowance
+from model.production import _make_magnets, _separate, _use_magnets
 from model.settlement import settle_buyers, settle_links, settle_sellers, tally
+from model.trade import deliver_reviewed, file_for_review
+
+
+@njit(cache=True)
+def markets(month, months_left, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
+            record, review, making):  # fmt: skip
+    """The month's markets upstream to downstream, with production between them (one compiled call).
+
+    Concentrates (heavy first), separation, the oxides, magnet making,
+    magnets, and end users building units from magnets on hand. Each market
+    first delivers shipments whose licence review ends this month, trades,
+    files licensed flows for review and delivers those decided at once.
+    ``links`` here are :func:`trade`'s with the yearly quotas
+    ``[commodity, exporter]`` in place of one month's allowance (the
+    allowance is the quota left over ``months_left``); ``review`` is
+    :attr:`model.trade.ReviewPipeline.arrays`, ``making`` is ``(tonnes used
+    by commodity, heavy-capable by firm, recipes [light/heavy, NdPr t/t Dy/Tb
+    t/t co-products USD/kg], costs USD by firm, least Dy/Tb share of grade,
+    shortage t and units [region, sector], magnet kg and value USD per unit
+    by sector)``. Returns ``(money left between buyers' and sellers' prices
+    USD, turnover USD, the first commodity whose clearing did not converge
+    or -1)``.
+    """
+    country, sector, capacity, unit_cost, dytb_share, active = cols
+    used, heavy_capable, recipe, costs, dytb_min, shortage_t, shortage_units, kg_per_unit, value_per_unit = making
+    produced, output = settle[0], record[1]
+    between, turnover, failed = 0.0, 0.0, -1
+    for c in (HEAVY, CONC, NDPR, DYTB, MAGNET):
+        if c == NDPR:
+            _separate(
+                accounts, produced, used, producing(rosters[SEPARATORS], active), country, capacity, heavy_capable,
+                unit_cost, prices[5], recipe, prices[3], prices[1], output, costs,
+            )  # fmt: skip
+        if c == MAGNET:
+            _make_magnets(
+                accounts, produced, used, producing(rosters[MAGNET_MAKERS], active), country, capacity, dytb_share,
+                unit_cost, params[P_NDPR_PER_T], dytb_min, prices[3][MAGNET], output, costs,
+            )  # fmt: skip
+        x, t, ok = _market(month, months_left, c, cols, rosters, accounts, prices, policy, demand, params, links,
+                           market, settle, record, review)  # fmt: skip
+        between += x
+        turnover += t
+        if not ok and failed < 0:
+            failed = c
+    shortage_t[:] = 0.0
+    _use_magnets(
+        accounts, used, rosters[END_USERS], country, sector, demand[0], kg_per_unit, value_per_unit, shortage_t,
+        shortage_units, demand[3],
+    )  # fmt: skip
+    record[6][:, MAGNET] = demand[3]
+    return between, turnover, failed
+
+
+@njit(cache=True)
+def _market(month, months_left, c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
+            record, review):  # fmt: skip
+    """One commodity's market with its licence reviews; returns (between USD, turnover USD, converged)."""
+    transport, duty_rate, tariff_rate, delay, link_open, licensed, compliant_origin, link_cap, quota, approval = links
+    holder_region, seller_weights = settle[4], settle[5]
+    deliver_reviewed(review, accounts, month, c, holder_region, seller_weights[c])
+    allowance = export_allowance(quota[c], record[4][c], months_left)
+    month_links = (transport, duty_rate, tariff_rate, delay, link_open, licensed, compliant_origin, link_cap, allowance)
+    flows, _, price, producer_price, _, between, turnover, converged = trade(
+        c, cols, rosters, accounts, prices, policy, demand, params, month_links, market, settle, record
+    )
+    if licensed[c].any():
+        file_for_review(review, month, c, flows, price, producer_price, licensed[c], approval[c], delay[c])
+    # Shipments with a zero-month review (approval < 1 only) are decided this same month.
+    deliver_reviewed(review, accounts, month, c, holder_region, seller_weights[c])
+    return between, turnover, converged
 
 
 @njit(cache=True)
 def trade(c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle, record):
     """Clear and settle commodity ``c`` for this month (see the module docstring)."""
     transport, duty_rate, tariff_rate, delay, link_open, licensed, compliant_origin, link_cap, export_cap = links
-    produced, royalty_region, no_royalty, content_premium = settle
+    produced, royalty_region, no_royalty, content_premium = settle[0], settle[1], settle[2], settle[3]
     counts_output, output, rationed, scratch, exports_ytd, last_flows, use_by_region, producer, rent = record
     price, floor = prices[2], prices[4]
     o_holder, o_region, o_price, o_qty, o_flag, o_cost = offer_book(

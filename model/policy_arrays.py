@@ -38,21 +38,19 @@ class PolicyArrays:
         f = model.firms
         self.holder_region = np.concatenate([f.country, np.arange(model.n_regions)])
         producing_stage = {CONC: MINING, HEAVY: MINING, MAGNET: MAGNETS}
-        self._weights = []
+        #: [commodity, holder]: weights for returning denied shipments to an exporter's producers.
+        self.seller_weights = np.zeros((len(COMMODITIES), len(self.holder_region)))
         for c in range(len(COMMODITIES)):
             stage = producing_stage.get(c, SEPARATION)
             mask = (f.stage == stage) & ((f.output == c) if stage == MINING else True)
-            w = np.where(mask, f.capacity_t_per_month, 0.0)
-            self._weights.append(np.concatenate([w, np.zeros(model.n_regions)]))
+            self.seller_weights[c, : f.n] = np.where(mask, f.capacity_t_per_month, 0.0)
 
     def refresh(self) -> None:
         """Rebuild links, subsidies, floors, content rules, stockpile orders, licences."""
         m = self.model
         policies = {code: a.policy for code, a in m.countries.items()}
         self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
-        self.has_quota = np.isfinite(self.links.quota_t_per_year).any(axis=1)
         self.has_licences = self.links.licensed.any(axis=(1, 2))
-        self._no_quota = np.full(m.n_regions, np.inf)
         k, n = len(COMMODITIES), m.n_regions
         m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
         m.content_share, m.content_sector = np.zeros(n), np.zeros((n, len(SECTORS)))
@@ -92,10 +90,6 @@ class PolicyArrays:
         self.royalty_region = np.where(voluntary | forced, h, -1)
         m.exportable = ~maker | voluntary | forced
 
-    def seller_weight(self, c: int) -> np.ndarray:
-        """Weights for returning denied shipments to an exporter's producers."""
-        return self._weights[c]
-
     def link_costs(self, c: int, exporter_price: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per-kg ``(total, freight, duty, tariff, carry)`` of each link ``[exporter, importer]``."""
         lk = self.links
@@ -111,13 +105,8 @@ class PolicyArrays:
         rounding of the year's running export total cannot leave a sliver open.
         """
         m = self.model
-        quota = self.links.quota_t_per_year[c]
-        if not self.has_quota[c]:
-            return self._no_quota
         months_left = 13 - calendar_month(m.start_date, m.month)
-        remaining = quota - m.exports_ytd_t[c]
-        remaining[remaining < QUOTA_SPENT_T] = 0.0
-        return np.where(np.isfinite(quota), remaining / months_left, np.inf)
+        return export_allowance(self.links.quota_t_per_year[c], m.exports_ytd_t[c], months_left)
 
     def refresh_stockpile_orders(self) -> None:
         """Rebuild only the states' stockpile purchases, releases and price ceilings."""
@@ -142,6 +131,17 @@ class PolicyArrays:
         m.expect_restriction = _restriction_expectations(
             m.last_flows_t, m.import_share, m.quota_rent, m.reference, lk.licensed, lk.approval_rate, lk.open
         )
+
+
+@njit(cache=True)
+def export_allowance(quota, exported, months_left):
+    """Export allowance by exporter for the month, t: the year's quota left over the months left (inf: no quota)."""
+    allowance = np.full(quota.size, np.inf)
+    for i in range(quota.size):
+        if np.isfinite(quota[i]):
+            left = quota[i] - exported[i]
+            allowance[i] = (left if left >= QUOTA_SPENT_T else 0.0) / months_left
+    return allowance
 
 
 @njit(cache=True)

@@ -18,18 +18,23 @@ from model.ledger import COPRODUCTS, SHORTAGE_LOSS, SUBSIDY, VALUE_BUILT, put, t
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
 if TYPE_CHECKING:
+    from model.schema import Scenario
     from model.world import RareEarthModel
+
+
+def recipe(sc: Scenario) -> np.ndarray:
+    """Separation recipes: rows light and heavy concentrate; NdPr oxide t/t, Dy/Tb oxide t/t, co-products USD/kg."""
+    yl, yh = sc.separation_yield["concentrate"], sc.separation_yield["heavy_concentrate"]
+    return np.array([[yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg],
+                     [yh.ndpr_oxide, yh.dytb_oxide, yh.coproducts_usd_per_kg]])  # fmt: skip
 
 
 def separate(model: RareEarthModel) -> None:
     """Separators crack concentrate into NdPr and Dy/Tb oxides, heavy feed first."""
-    f, led, sc = model.firms, model.ledger, model.spec
-    yl, yh = sc.separation_yield["concentrate"], sc.separation_yield["heavy_concentrate"]
-    recipe = np.array([[yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg],
-                       [yh.ndpr_oxide, yh.dytb_oxide, yh.coproducts_usd_per_kg]])  # fmt: skip
+    f, led = model.firms, model.ledger
     _separate(
         led.accounts, led.produced_t, led.used_t, producing(model, "separators"),
-        f.country, f.capacity_t_per_month, f.heavy_capable, f.unit_cost_usd_per_kg, model.env_cost, recipe,
+        f.country, f.capacity_t_per_month, f.heavy_capable, f.unit_cost_usd_per_kg, model.env_cost, model.recipe,
         model.subsidy, model.reference, model.output_t, model.costs_usd,
     )  # fmt: skip
 

@@ -51,21 +51,15 @@ class Recorder:
         self.events: list[dict[str, Any]] = []
         self.firm_rows: list[dict[str, np.ndarray]] = []
         self.tonnes_error: list[float] = []
-        self._flows_month = None
 
     def open_month(self) -> None:
         """Snapshot wealth and tonnes before the month."""
         m = self.model
         self._wealth0, self._tonnes0 = self._holdings()
-        self._flows_month = np.zeros_like(m.last_flows_t)
         m.output_t[:] = 0.0
         m.shortage_units[:] = 0.0
         m.ledger.market_residual_usd = 0.0
         m.ledger.market_turnover_usd = 0.0
-
-    def trade(self, c: int, flows_t: np.ndarray) -> None:
-        """Keep one commodity's flows of the month (t, exporter x importer)."""
-        self._flows_month[c] = flows_t
 
     def event(self, country: str, instrument: str, old: Any, new: Any, source: str) -> None:
         """Log a policy change (or a plant idling/restarting)."""
@@ -89,7 +83,7 @@ class Recorder:
         self.price.append(m.price.copy())
         self.producer_price.append(m.producer_price.copy())
         self.quota_rent.append(m.quota_rent.copy())
-        self.flows.append(self._flows_month)
+        self.flows.append(m.last_flows_t.copy())  # every market trades every month
         self.output.append(self._output_by_stage())
         wealth1, tonnes1 = self._holdings()
         self.country.append(self._country_accounts(wealth1 - self._wealth0))

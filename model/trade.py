@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
+from model.ledger import LICENCE_DENIED, Ledger
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
-from model.ledger import Ledger
 from model.links import LinkState
 
 MAX_DELAY = 24
@@ -31,7 +32,11 @@ class Orders:
 
 
 class ReviewPipeline:
-    """Shipments waiting for an export licence: tonnes and contract values by due month."""
+    """Shipments waiting for an export licence: tonnes and contract values by due month.
+
+    The arrays are ``[slot, commodity, exporter, importer]``, slot = due month
+    modulo ``MAX_DELAY + 1``; :attr:`arrays` is what the compiled market reads.
+    """
 
     def __init__(self, n_commodities: int, n_regions: int) -> None:
         shape = (MAX_DELAY + 1, n_commodities, n_regions, n_regions)
@@ -40,6 +45,7 @@ class ReviewPipeline:
         self.buyer_usd = np.zeros(shape)
         self.seller_usd = np.zeros(shape)
         self.due = np.zeros((MAX_DELAY + 1, n_commodities), dtype=bool)  # [slot, c]: anything filed there
+        self.arrays = (self.approved_t, self.denied_t, self.buyer_usd, self.seller_usd, self.due)
 
     def total_t(self) -> np.ndarray:
         """Tonnes in review by commodity."""
@@ -51,18 +57,10 @@ class ReviewPipeline:
         self, month: int, c: int, flows_t: np.ndarray, price: np.ndarray, producer_price: np.ndarray, links: LinkState
     ) -> None:
         """Put this month's licensed flows (t) into review, valued at the month's prices (USD/kg)."""
-        x = flows_t * links.licensed[c]
-        if not x.any():
-            return
-        for d in np.unique(links.delay_months[c][x > 0]):
-            sel = (links.delay_months[c] == d) & (x > 0)
-            slot = (month + int(d)) % (MAX_DELAY + 1)
-            self.due[slot, c] = True
-            a = links.approval_rate[c]
-            self.approved_t[slot, c][sel] += (x * a)[sel]
-            self.denied_t[slot, c][sel] += (x * (1.0 - a))[sel]
-            self.buyer_usd[slot, c][sel] += (x * price[None, :] * K)[sel]
-            self.seller_usd[slot, c][sel] += (x * producer_price[:, None] * K)[sel]
+        file_for_review(
+            self.arrays, month, c, flows_t, price, producer_price, links.licensed[c], links.approval_rate[c],
+            links.delay_months[c],
+        )  # fmt: skip
 
     def deliver(self, ledger: Ledger, month: int, c: int, holder_region: np.ndarray, seller_weight: np.ndarray) -> None:
         """Shipments due this month: approved ones reach buyers, denied ones go back and are refunded.
@@ -70,32 +68,79 @@ class ReviewPipeline:
         ``holder_region`` gives each holder's region; ``seller_weight`` (holders,)
         apportions returned goods and refunds among an exporter's sellers.
         """
-        slot = month % (MAX_DELAY + 1)
-        if not self.due[slot, c]:
-            return
-        ok, no = self.approved_t[slot, c], self.denied_t[slot, c]
-        for i, j in zip(*np.nonzero(ok + no > 0), strict=True):
-            total = ok[i, j] + no[i, j]
-            buyers = _weights(ledger.on_order_t[:, c] * (holder_region == j))
-            sellers = _weights(seller_weight * (holder_region == i), fallback=ledger.state(i))
-            taken = np.minimum(ledger.on_order_t[buyers[0], c], total * buyers[1])
-            ledger.on_order_t[buyers[0], c] -= taken
-            value_in = self.buyer_usd[slot, c, i, j] * ok[i, j] / total
-            ledger.move(np.full(len(buyers[0]), -1), buyers[0], c, ok[i, j] * buyers[1], value_in * buyers[1])
-            refund = self.seller_usd[slot, c, i, j] * no[i, j] / total
-            ledger.move(np.full(len(sellers[0]), -1), sellers[0], c, no[i, j] * sellers[1], refund * sellers[1])
-            ledger.pay(sellers[0], ledger.outside, refund * sellers[1])
-            ledger.pay(ledger.outside, buyers[0], refund * buyers[1])
-            ledger.book("licence_denied_t", np.array([i]), no[i, j])
-        for arr in (self.approved_t, self.denied_t, self.buyer_usd, self.seller_usd):
-            arr[slot, c] = 0.0
-        self.due[slot, c] = False
+        deliver_reviewed(self.arrays, ledger.accounts, month, c, holder_region, seller_weight)
 
 
-def _weights(w: np.ndarray, fallback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    idx = np.nonzero(w > 0)[0]
-    if len(idx) == 0:
-        if fallback is None:
-            return np.array([], dtype=np.int64), np.array([])
-        return np.array([fallback]), np.array([1.0])
-    return idx, w[idx] / w[idx].sum()
+@njit(cache=True)
+def file_for_review(review, month, c, flows, price, producer_price, licensed, approval, delay):
+    """Compiled :meth:`ReviewPipeline.file`: licensed flows ``[exporter, importer]`` of ``c`` wait for review."""
+    approved, denied, buyer_usd, seller_usd, due = review
+    n = flows.shape[0]
+    for i in range(n):
+        for j in range(n):
+            x = flows[i, j] * licensed[i, j]
+            if not x > 0:
+                continue
+            slot = (month + delay[i, j]) % (MAX_DELAY + 1)
+            due[slot, c] = True
+            approved[slot, c, i, j] += x * approval[i, j]
+            denied[slot, c, i, j] += x * (1.0 - approval[i, j])
+            buyer_usd[slot, c, i, j] += x * price[j] * K
+            seller_usd[slot, c, i, j] += x * producer_price[i] * K
+
+
+@njit(cache=True)
+def deliver_reviewed(review, accounts, month, c, holder_region, seller_weight):
+    """Compiled :meth:`ReviewPipeline.deliver`.
+
+    For each link with shipments due: buyers in the importing region (pro
+    rata to their tonnes on order) receive the approved tonnes at their
+    contract value; denied tonnes go back to the exporter's sellers (pro
+    rata to ``seller_weight``, else to its state), who refund the buyers.
+    """
+    approved, denied, buyer_usd, seller_usd, due = review
+    cash, stock, value, on_order, books = accounts
+    slot = month % (MAX_DELAY + 1)
+    if not due[slot, c]:
+        return
+    outside = cash.size - 1
+    n_firms = outside - books.shape[1]
+    n = approved.shape[2]
+    for i in range(n):
+        for j in range(n):
+            ok, no = approved[slot, c, i, j], denied[slot, c, i, j]
+            total = ok + no
+            if not total > 0:
+                continue
+            buyers = _weights(on_order[:, c] * (holder_region == j), -1)
+            sellers = _weights(seller_weight * (holder_region == i), n_firms + i)
+            value_in = buyer_usd[slot, c, i, j] * ok / total
+            refund = seller_usd[slot, c, i, j] * no / total
+            for k in range(buyers[0].size):
+                b, w = buyers[0][k], buyers[1][k]
+                on_order[b, c] -= min(on_order[b, c], total * w)
+                stock[b, c] += ok * w
+                value[b, c] += value_in * w
+                cash[outside] -= refund * w
+                cash[b] += refund * w
+            for k in range(sellers[0].size):
+                h, w = sellers[0][k], sellers[1][k]
+                stock[h, c] += no * w
+                value[h, c] += refund * w
+                cash[h] -= refund * w
+                cash[outside] += refund * w
+            books[LICENCE_DENIED, i] += no
+    approved[slot, c], denied[slot, c], buyer_usd[slot, c], seller_usd[slot, c] = 0.0, 0.0, 0.0, 0.0
+    due[slot, c] = False
+
+
+@njit(cache=True)
+def _weights(w, fallback):
+    """Rows with positive weight and their shares of the total (``fallback`` alone if none; -1 = nobody)."""
+    idx = np.flatnonzero(w > 0)
+    if idx.size == 0:
+        if fallback < 0:
+            return idx, np.zeros(0)
+        return np.full(1, fallback, np.int64), np.ones(1)
+    shares = w[idx]
+    return idx, shares / shares.sum()

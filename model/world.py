@@ -33,7 +33,6 @@ from model.scenario import ScenarioError, set_path
 from model.schema import COMMODITIES, SECTORS, Policy, Scenario
 from model.trade import ReviewPipeline
 
-MARKET_ORDER = (HEAVY, CONC, "separate", NDPR, DYTB, "magnets", MAGNET)
 #: Instruments whose change needs only the stockpile orders rebuilt.
 STOCKPILE_ORDERS = {"stockpile_buy_t_per_month", "stockpile_release_t_per_month", "stockpile_price_ceiling_usd_per_kg"}
 
@@ -97,6 +96,8 @@ class RareEarthModel(mesa.Model):
         self.book_params = behaviour.book_params(sc)
         self.market_params = (sc.market.price_resolution_share, sc.market.carry_cost_share_per_month)
         self.unlimited_links = np.full((n, n), np.inf)  # link capacities (none are limited)
+        self.recipe = production.recipe(sc)
+        self.dytb_min_share = sc.magnet.dytb_min_share_of_grade
         self.producing = self.firms.producing(0)
         f = self.firms
         #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
@@ -225,14 +226,7 @@ class RareEarthModel(mesa.Model):
         self._bring_capacity_online()
         self.producing = self.firms.producing(self.month)  # plants built and not idled, this month
         self._draw_demand()
-        for stage in MARKET_ORDER:
-            if stage == "separate":
-                production.separate(self)
-            elif stage == "magnets":
-                production.make_magnets(self)
-            else:
-                self._trade(stage)
-        production.use_magnets(self)
+        self._markets()
         self._between_months()
         self.recorder.close_month()
         self.month += 1
@@ -322,31 +316,26 @@ class RareEarthModel(mesa.Model):
         growth = (1.0 + self.growth[region]) ** (self.month / 12.0)
         self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, sector] * shock
 
-    def _trade(self, c: int) -> None:
-        led, pol = self.ledger, self.policy
-        self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        lk = pol.links
-        links = (
-            lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
-            lk.compliant_origin, self.unlimited_links, pol.export_cap(c),
+    def _markets(self) -> None:
+        """Markets upstream to downstream with production between them, then use (one compiled call)."""
+        led, pol, lk = self.ledger, self.policy, self.policy.links
+        between, turnover, failed = exchange.markets(
+            self.month, 13 - calendar_month(self.start_date, self.month), *behaviour.book_inputs(self),
+            (lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
+             lk.compliant_origin, self.unlimited_links, lk.quota_t_per_year, lk.approval_rate),
+            self.market_params,
+            (led.produced_t, pol.royalty_region, pol.no_royalty, pol.content_premium, pol.holder_region,
+             pol.seller_weights),
+            (self.counts_output, self.output_t, self.rationed, self._tally_scratch, self.exports_ytd_t,
+             self.last_flows_t, self.use_by_region_t, self.producer_price, self.quota_rent),
+            self.pipeline.arrays,
+            (led.used_t, self.firms.heavy_capable, self.recipe, self.costs_usd, self.dytb_min_share, self.shortage_t,
+             self.shortage_units, self.sector_table["kg_per_unit"], self.sector_table["value_per_unit"]),
         )  # fmt: skip
-        record = (
-            self.counts_output, self.output_t, self.rationed, self._tally_scratch, self.exports_ytd_t,
-            self.last_flows_t, self.use_by_region_t, self.producer_price, self.quota_rent,
-        )  # fmt: skip
-        settle = (led.produced_t, pol.royalty_region, pol.no_royalty, pol.content_premium)
-        flows, _, price, producer_price, _, between, turnover, converged = exchange.trade(
-            c, *behaviour.book_inputs(self), links, self.market_params, settle, record
-        )
-        if not converged:
-            raise RuntimeError(f"{COMMODITIES[c]} market, month {self.month}: min-cost flow did not converge")
+        if failed >= 0:
+            raise RuntimeError(f"{COMMODITIES[failed]} market, month {self.month}: min-cost flow did not converge")
         led.market_residual_usd += between
         led.market_turnover_usd += turnover
-        if pol.has_licences[c]:
-            self.pipeline.file(self.month, c, flows, price, producer_price, lk)
-        # Shipments with a zero-month review (approval < 1 only) are decided this same month.
-        self.pipeline.deliver(led, self.month, c, pol.holder_region, pol.seller_weight(c))
-        self.recorder.trade(c, flows)
 
     def _between_months(self) -> None:
         dynamics.update_expectations(self)
