@@ -18,6 +18,7 @@ from numba import njit
 from agents.behaviour import CONC, DYTB, MAGNET, NDPR
 from agents.firms import MAGNETS, MINING, SEPARATION
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
+from model.policy_arrays import restriction_expectations
 
 if TYPE_CHECKING:
     from model.world import RareEarthModel
@@ -27,37 +28,50 @@ if TYPE_CHECKING:
 IDLE_BAND = 0.1
 
 
-def update_expectations(model: RareEarthModel) -> None:
-    """Adaptive expectations: move a share of the way to the latest price."""
-    w = model.spec.market.expectation_weight
-    model.expected += w * (model.price - model.expected)
+def month_end(model: RareEarthModel) -> np.ndarray:
+    """Expectations, idling and restarts, thrifting and expected restrictions (one compiled call).
 
-
-def expected_margin(model: RareEarthModel) -> np.ndarray:
-    """Expected margin per kg of output (or feed, for separators), USD/kg, per firm (0 for end users)."""
-    f, sc = model.firms, model.spec
-    yl = sc.separation_yield["concentrate"]
-    return _margins(
-        f.stage, f.output, f.country, f.unit_cost_usd_per_kg, f.dytb_share, model.royalty_share, model.expected,
-        model.subsidy, model.env_cost, np.array([yl.ndpr_oxide, yl.dytb_oxide, yl.coproducts_usd_per_kg]),
-        sc.magnet.ndpr_oxide_t_per_t,
-    )  # fmt: skip
-
-
-def idle_and_restart(model: RareEarthModel, margin: np.ndarray) -> list[tuple[int, str]]:
-    """Idle plants after sustained expected losses; restart them after sustained profit.
-
-    Losses count only outside a break-even band (``IDLE_BAND`` x unit cost) and
-    only for firms that got the inputs they bid for: a buyer left short is
-    the marginal bidder in a scarce market, and the input price is its own
-    valuation, not a loss it could avoid by idling.
+    Idled and restarted plants are logged as events. Returns each firm's
+    expected margin, USD/kg of output (or feed, for separators; 0 for end
+    users), which investment reviews read.
     """
-    f, mk = model.firms, model.spec.market
-    idled, restarted = _idle_and_restart(
-        f.stage, margin, f.unit_cost_usd_per_kg, model.rationed_last, f.active, f.loss_months, f.profit_months,
-        f.capacity_t_per_month, mk.exit_after_loss_months, mk.restart_after_profit_months,
+    f, sc, mk, table, lk = model.firms, model.spec, model.spec.market, model.sector_table, model.policy.links
+    margin, idled, restarted, model.expect_restriction = _month_end(
+        mk.expectation_weight, model.price, model.expected, model.reference,
+        (f.stage, f.output, f.country, f.unit_cost_usd_per_kg, f.dytb_share, f.capacity_t_per_month),
+        (f.active, f.loss_months, f.profit_months, mk.exit_after_loss_months, mk.restart_after_profit_months),
+        model.royalty_share, model.subsidy, model.env_cost, model.recipe[0], sc.magnet.ndpr_oxide_t_per_t,
+        model.rationed, model.rationed_last, model.output_t, model.output_window_t,
+        model.intensity, (table["trigger"], table["thrift_max"], table["floor"]),
+        (model.last_flows_t, model.import_share, model.quota_rent, lk.licensed, lk.approval_rate, lk.open),
     )  # fmt: skip
-    return [(int(i), "idled") for i in idled] + [(int(i), "restarted") for i in restarted]
+    for rows, what in ((idled, "idled"), (restarted, "restarted")):
+        for row in rows:
+            model.recorder.event(model.regions[f.country[row]], f"firm.{f.ids[row]}", None, what, "firm")
+    return margin
+
+
+@njit(cache=True)
+def _month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
+               ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
+               restrictions):  # fmt: skip
+    """Compiled :func:`month_end`; returns (margin, idled rows, restarted rows, expected restrictions)."""
+    stage, out, country, unit_cost, dytb_share, capacity = firms
+    active, loss_months, profit_months, exit_after, restart_after = idling
+    expected += weight * (price - expected)  # adaptive expectations
+    rationed_last[:] = rationed
+    rationed[:] = False
+    margin = _margins(stage, out, country, unit_cost, dytb_share, royalty, expected, subsidy, env_cost, light_recipe,
+                      ndpr_per_t)  # fmt: skip
+    idled, restarted = _idle_and_restart(
+        stage, margin, unit_cost, rationed_last, active, loss_months, profit_months, capacity, exit_after,
+        restart_after,
+    )  # fmt: skip
+    output_window += output
+    _thrift(expected[MAGNET], reference[MAGNET], intensity, *thrifting)
+    flows, import_share, quota_rent, licensed, approval, link_open = restrictions
+    expect = restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open)
+    return margin, idled, restarted, expect
 
 
 @njit(cache=True)
@@ -114,11 +128,12 @@ def invest(model: RareEarthModel, margin: np.ndarray) -> None:
     model.output_window_t[:] = 0.0
 
 
-def thrift(model: RareEarthModel) -> None:
-    """Lower magnet intensity where magnet prices stay above the sector's trigger."""
-    table = model.sector_table
-    ratio = model.expected[MAGNET][:, None] / model.reference[MAGNET]
-    trigger = table["trigger"][None, :]
-    pressure = np.clip((ratio - trigger) / trigger, 0.0, 1.0)
-    cut = table["thrift_max"][None, :] / 12.0 * pressure
-    model.intensity = np.maximum(model.intensity * (1.0 - cut), table["floor"][None, :])
+@njit(cache=True)
+def _thrift(magnet_price, reference, intensity, trigger, thrift_max, floor):
+    """Lower magnet intensity [region, sector] where the expected magnet price stays above the sector's trigger."""
+    for r in range(intensity.shape[0]):
+        ratio = magnet_price[r] / reference
+        for s in range(intensity.shape[1]):
+            pressure = min(max((ratio - trigger[s]) / trigger[s], 0.0), 1.0)
+            cut = thrift_max[s] / 12.0 * pressure
+            intensity[r, s] = max(intensity[r, s] * (1.0 - cut), floor[s])

@@ -119,19 +119,6 @@ class PolicyArrays:
             _fill(m.release_t, i, p.stockpile_release_t_per_month)
             _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
 
-    def update_restriction_expectations(self) -> None:
-        """Buyers expect restrictions on a commodity when a major supplier restricts them.
-
-        Each importer's import shares by origin are smoothed over a year; a
-        buyer expects restrictions on a commodity when an origin with more
-        than 10% of its supply licenses with approval below 1, bans, or
-        exports under a binding quota.
-        """
-        m, lk = self.model, self.links
-        m.expect_restriction = _restriction_expectations(
-            m.last_flows_t, m.import_share, m.quota_rent, m.reference, lk.licensed, lk.approval_rate, lk.open
-        )
-
 
 @njit(cache=True)
 def export_allowance(quota, exported, months_left):
@@ -145,8 +132,15 @@ def export_allowance(quota, exported, months_left):
 
 
 @njit(cache=True)
-def _restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open):
-    """Update ``import_share`` [c, origin, importer] in place; returns 1.0 where restrictions are expected."""
+def restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open):
+    """Buyers expect restrictions on a commodity when a major supplier restricts it.
+
+    Each importer's import shares by origin (``import_share`` [c, origin,
+    importer], updated in place) are smoothed over a year; a buyer expects
+    restrictions on a commodity when an origin with more than 10% of its
+    supply licenses with approval below 1, bans, or exports under a binding
+    quota. Returns 1.0 [c, importer] where restrictions are expected.
+    """
     k, n = flows.shape[0], flows.shape[1]
     expect = np.zeros((k, n))
     for c in range(k):

@@ -51,11 +51,13 @@ class Recorder:
         self.events: list[dict[str, Any]] = []
         self.firm_rows: list[dict[str, np.ndarray]] = []
         self.tonnes_error: list[float] = []
+        self._closing: tuple[np.ndarray, np.ndarray] | None = None  # holdings at the last close
 
     def open_month(self) -> None:
         """Snapshot wealth and tonnes before the month."""
         m = self.model
-        self._wealth0, self._tonnes0 = self._holdings()
+        # Nothing moves between one month's close and the next month's open.
+        self._wealth0, self._tonnes0 = self._closing if self._closing is not None else self._holdings()
         m.output_t[:] = 0.0
         m.shortage_units[:] = 0.0
         m.ledger.market_residual_usd = 0.0
@@ -85,7 +87,7 @@ class Recorder:
         self.quota_rent.append(m.quota_rent.copy())
         self.flows.append(m.last_flows_t.copy())  # every market trades every month
         self.output.append(self._output_by_stage())
-        wealth1, tonnes1 = self._holdings()
+        wealth1, tonnes1 = self._closing = self._holdings()
         self.country.append(self._country_accounts(wealth1 - self._wealth0))
         led = m.ledger
         self.tonnes_error.append(float(np.abs(tonnes1 - (self._tonnes0 + led.produced_t - led.used_t)).max()))

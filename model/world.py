@@ -118,7 +118,8 @@ class RareEarthModel(mesa.Model):
         self.shortage_t = np.zeros((n, len(SECTORS)))
         self.shortage_units = np.zeros((n, len(SECTORS)))
         self.output_t = np.zeros(self.firms.n)
-        self.rationed = np.zeros(self.firms.n, dtype=bool)
+        self.rationed = np.zeros(self.firms.n, dtype=bool)  # got < 98% of what it bid for, this month
+        self.rationed_last = np.zeros(self.firms.n, dtype=bool)
         self._tally_scratch = np.zeros((2, self.firms.n))
         self.output_window_t = np.zeros(self.firms.n)
         self.costs_usd = np.zeros(self.firms.n)
@@ -338,19 +339,9 @@ class RareEarthModel(mesa.Model):
         led.market_turnover_usd += turnover
 
     def _between_months(self) -> None:
-        dynamics.update_expectations(self)
-        self.rationed_last = self.rationed.copy()
-        self.rationed[:] = False
-        margin = dynamics.expected_margin(self)
-        for row, what in dynamics.idle_and_restart(self, margin):
-            self.recorder.event(
-                self.regions[self.firms.country[row]], f"firm.{self.firms.ids[row]}", None, what, "firm"
-            )
-        self.output_window_t += self.output_t
+        margin = dynamics.month_end(self)
         if self.month > 0 and self.month % self.spec.market.investment_review_months == 0:
             dynamics.invest(self, margin)
-        dynamics.thrift(self)
-        self.policy.update_restriction_expectations()
 
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""
