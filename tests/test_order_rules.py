@@ -179,3 +179,61 @@ def test_rows_without_tonnage_or_finite_price_are_left_out():
     rows = rules.state_releases(4, np.array([3.0, 9.0]), np.array([5.0, 2.0]), np.array([1e-4, 50.0]))
     assert rows[HOLDER].tolist() == [4, 5] and rows[QTY].tolist() == [3.0, 2.0]
     assert rows[PRICE] == pytest.approx([1e-3, 40.0])  # prices are at least MIN_PRICE_USD_PER_KG
+
+
+def test_licence_review_delivers_approvals_and_refunds_denials_pro_rata():
+    # Exporter region 0 ships 40 t of NdPr to region 1 under licence: approval 0.75, review 2 months,
+    # bought at 50 USD/kg (buyers' price) and sold at 40 USD/kg (producer price).
+    # Buyers: firm 0 has 30 t on order, firm 1 has 10 t (shares 0.75 / 0.25); region 0 has no
+    # producers of record, so its state takes the denied goods back and pays the refund.
+    from model.ledger import LICENCE_DENIED
+    from model.trade import ReviewPipeline, deliver_reviewed, file_for_review
+
+    led = Ledger(2, 2, 5)
+    led.on_order_t[:2, NDPR] = [30.0, 10.0]
+    holder_region = np.array([1, 1, 0, 1])
+    pipe = ReviewPipeline(5, 2)
+    flows = np.array([[0.0, 40.0], [0.0, 0.0]])
+    licensed = np.array([[False, True], [False, False]])
+    file_for_review(pipe.arrays, 0, NDPR, flows, np.array([45.0, 50.0]), np.array([40.0, 42.0]), licensed,
+                    np.full((2, 2), 0.75), np.full((2, 2), 2))  # fmt: skip
+    assert pipe.total_t()[NDPR] == pytest.approx(40.0)
+    deliver_reviewed(pipe.arrays, led.accounts, 1, NDPR, holder_region, np.zeros(4))
+    assert led.stock_t.sum() == 0.0, "nothing is due after one month"
+    deliver_reviewed(pipe.arrays, led.accounts, 2, NDPR, holder_region, np.zeros(4))
+    # Approved 30 t worth 40 t x 50 USD/kg x 30/40 = 1.5 M USD; denied 10 t refunded at 40 USD/kg: 0.4 M USD.
+    assert led.stock_t[:2, NDPR] == pytest.approx([22.5, 7.5])
+    assert led.stock_value_usd[:2, NDPR] == pytest.approx([1_125_000.0, 375_000.0])
+    assert led.on_order_t[:2, NDPR] == pytest.approx([0.0, 0.0])
+    assert led.stock_t[led.state(0), NDPR] == pytest.approx(10.0)
+    assert led.stock_value_usd[led.state(0), NDPR] == pytest.approx(400_000.0)
+    assert led.cash_usd[:3] == pytest.approx([300_000.0, 100_000.0, -400_000.0])
+    assert led.total_cash() == pytest.approx(0.0, abs=1e-6)
+    assert led.book_usd[LICENCE_DENIED, 0] == pytest.approx(10.0)
+    assert pipe.total_t().sum() == 0.0 and not pipe.due.any()
+
+
+def test_export_allowance_spreads_the_quota_left_and_treats_a_sliver_as_spent():
+    from model.policy_arrays import QUOTA_SPENT_T, export_allowance
+
+    quota = np.array([1200.0, np.inf, 600.0])
+    exported = np.array([1090.0, 5_000.0, 600.0 - QUOTA_SPENT_T / 2])
+    assert export_allowance(quota, exported, 5) == pytest.approx([22.0, np.inf, 0.0])
+
+
+def test_market_books_list_every_producing_mine_and_each_end_users_curve():
+    from agents import behaviour
+    from model.run import build_model
+
+    model = build_model("baseline", seed=0, record_firms=False)
+    offers = behaviour.offers(model, CONC)
+    made = np.isfinite(offers.make_cost)
+    miners = behaviour.producing(model, "miners_conc")
+    assert sorted(offers.holder[made]) == sorted(miners[model.firms.capacity_t_per_month[miners] > 1e-9])
+    assert np.all(offers.price >= rules.MIN_PRICE_USD_PER_KG)
+    # This month's need: 10 t more than each user holds, so each bids 10 t along its sector's curve.
+    model.need_this_month = model.ledger.stock_t[model.end_users, MAGNET] + 10.0
+    bids = behaviour.bids(model, MAGNET)
+    curve = np.isin(bids.price, model.demand_curve[0])
+    assert sorted(set(bids.holder[curve])) == sorted(model.end_users)
+    assert bids.qty[curve].sum() == pytest.approx(10.0 * model.end_users.size)
