@@ -4,8 +4,8 @@
 
 - ``baseline_runs_per_s``: 240-month baseline runs per second on one core
   (``baseline_ms_per_month`` the same as a month's cost, and
-  ``baseline_trade_share`` the share of it spent in the compiled markets:
-  books, clearing and settlement; the rest is Python glue);
+  ``baseline_markets_share`` the share of it spent in the compiled market
+  phase: books, clearing, settlement and production);
 - ``ms_per_month_100k_firms``: one month of a synthetic world with 100,000 firms;
 - ``floor_ms_argsort_100k``: an argsort of 100,000 floats in the same process;
 - ``peak_mb_100k_firms``: peak resident memory after the 100k-firm months;
@@ -41,27 +41,27 @@ def baseline_runs_per_s(runs: int, months: int = 240) -> float:
     return runs / (time.perf_counter() - start)
 
 
-def baseline_trade_share(runs: int = 3, months: int = 240) -> float:
-    """Share of a baseline run's time spent in the compiled markets (``model.exchange.trade``: books,
-    clearing, settlement), timed per call; the rest is Python between the markets."""
+def baseline_markets_share(runs: int = 3, months: int = 240) -> float:
+    """Share of a baseline run's time spent in the compiled market phase (``model.exchange.markets``:
+    books, clearing, settlement, production), timed per call; the rest is policies, month end, record."""
     import model.exchange as exchange
 
-    trade, spent = exchange.trade, [0.0]
+    markets, spent = exchange.markets, [0.0]
 
     def timed(*args):
         start = time.perf_counter()
-        out = trade(*args)
+        out = markets(*args)
         spent[0] += time.perf_counter() - start
         return out
 
-    exchange.trade = timed
+    exchange.markets = timed
     try:
         start = time.perf_counter()
         for seed in range(runs):
             build_model("baseline", seed=seed, record_firms=False).run_months(months)
         return spent[0] / (time.perf_counter() - start)
     finally:
-        exchange.trade = trade
+        exchange.markets = markets
 
 
 def big_world(firms: int) -> dict:
@@ -97,7 +97,7 @@ def main() -> None:
     figures: dict[str, float | int | str] = {}
     figures["baseline_runs_per_s"] = round(baseline_runs_per_s(2 if quick else 10), 3)
     figures["baseline_ms_per_month"] = round(1000.0 / figures["baseline_runs_per_s"] / 240, 3)
-    figures["baseline_trade_share"] = round(baseline_trade_share(1 if quick else 3), 3)
+    figures["baseline_markets_share"] = round(baseline_markets_share(1 if quick else 3), 3)
     ms, n = ms_per_month(100_000, 3 if quick else 10)
     figures["ms_per_month_100k_firms"] = round(ms, 2)
     figures["firms_in_100k_world"] = n

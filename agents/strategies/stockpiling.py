@@ -42,8 +42,8 @@ class DaysOfUseTarget(Strategy):
         buy, release, ceiling = {}, {}, {}
         for name in p.commodities:
             c = COMMODITIES.index(name)
-            target = state.use_t[i, c] * 12.0 / 365.0 * days
-            stock = state.stockpile_t[i, c]
+            target = float(state.use_t[i, c]) * 12.0 / 365.0 * days  # Python floats: round() on them is fast
+            stock = float(state.stockpile_t[i, c])
             crisis = state.price_ratio(name, me) > p.release_price_ratio or state.shortage(me) > 0
             # Orders are placed in whole tonnes and cents (also keeps the events table readable).
             buy[name] = 0.0 if crisis else round(max(0.0, target - stock) / p.fill_months)
