@@ -162,8 +162,8 @@ def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> 
     for c, name in enumerate(COMMODITIES):
         data[f"stockpile_{name}_t"] = stacked["stockpile_t"][:, :, c].reshape(-1)
     data["stockpile_value_usd"] = stacked["stockpile_value_usd"].reshape(-1)
-    for name in BOOK_COLUMNS:
-        data[name] = stacked[name].reshape(-1)
+    for b, name in enumerate(BOOK_COLUMNS):
+        data[name] = stacked["books"][:, b].reshape(-1)
     return pd.DataFrame(data)
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from agents.firms import MAGNETS
-from model.ledger import BOOKS, PURCHASES
+from model.ledger import BOOKS, PURCHASES, SHORTAGE_LOSS, VALUE_BUILT
 from model.schema import SECTORS
 
 if TYPE_CHECKING:
@@ -110,20 +110,18 @@ class Recorder:
         m, led = self.model, self.model.ledger
         n = m.firms.n
         producers, users, states = wealth_change
-        books = led.books
-        row = {
+        books = led.book_usd
+        return {
             "producer_surplus_usd": producers,
-            "consumer_surplus_usd": users + books["value_built_usd"],
+            "consumer_surplus_usd": users + books[VALUE_BUILT],
             "fiscal_cost_usd": -states,
-            "supply_security_usd": -books["shortage_loss_usd"],
+            "supply_security_usd": -books[SHORTAGE_LOSS],
             "stockpile_t": led.stock_t[n:].copy(),
             "shortage_t": m.shortage_t.copy(),
             "shortage_units": m.shortage_units.copy(),
+            "books": books[: len(BOOK_COLUMNS)].copy(),  # BOOK_COLUMNS by region
+            "stockpile_value_usd": led.stock_value_usd[n:].sum(axis=1),
         }
-        for name in BOOK_COLUMNS:
-            row[name] = books[name].copy()
-        row["stockpile_value_usd"] = led.stock_value_usd[n:].sum(axis=1)
-        return row
 
     def _firm_snapshot(self) -> dict[str, np.ndarray]:
         m, f = self.model, self.model.firms

@@ -91,6 +91,7 @@ class RareEarthModel(mesa.Model):
         self.yield_dytb_typical = sc.separation_yield["concentrate"].dytb_oxide
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
+        self.user_region, self.user_sector = self.firms.country[self.end_users], self.firms.sector[self.end_users]
         self.rosters = behaviour.rosters(self.firms)
         self.roster_rows = tuple(self.rosters[role] for role in books.ROSTERS)
         self.book_params = behaviour.book_params(sc)
@@ -240,14 +241,17 @@ class RareEarthModel(mesa.Model):
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
         # Strategies see last month's public record (built only if some strategy will read it).
-        state = self.public_state() if self._deciding() or self.pending else None
+        deciding = self._deciding()
+        state = self.public_state() if deciding or self.pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         for ev in self.events_by_month.get(self.month, []):
             self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
+        if any(what.startswith("strategy.") for _, what, _, _ in self.pending):
+            deciding = None  # a new strategy decides in its first month
         for code, what, value, note in self.pending:
             self._apply_pending(code, what, value, note)
         self.pending = []
-        for code, family, strategy in self._deciding():
+        for code, family, strategy in deciding if deciding is not None else self._deciding():
             for instrument, value in strategy.decide(code, state).items():
                 self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if self.month == 0 or self._changed - STOCKPILE_ORDERS:
@@ -311,11 +315,10 @@ class RareEarthModel(mesa.Model):
 
     def _draw_demand(self) -> None:
         f, mk = self.firms, self.spec.market
-        u = self.end_users
-        region, sector = f.country[u], f.sector[u]
+        u, region = self.end_users, self.user_region
         shock = np.exp(mk.demand_noise_share * self.rng.standard_normal(len(u)))
-        growth = (1.0 + self.growth[region]) ** (self.month / 12.0)
-        self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, sector] * shock
+        growth = ((1.0 + self.growth) ** (self.month / 12.0))[region]
+        self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, self.user_sector] * shock
 
     def _markets(self) -> None:
         """Markets upstream to downstream with production between them, then use (one compiled call)."""
