@@ -107,8 +107,12 @@ def aggregate(region, price, qty, n_regions, resolution):
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), step_of
     width = np.log1p(resolution)
     bins = np.empty(keep.size, np.int64)
-    for k in range(keep.size):
-        bins[k] = _bin(price[keep[k]], width)
+    last_price, last_bin = np.nan, 0
+    for k in range(keep.size):  # orders often repeat a price (a floor, a region's expected price)
+        p = price[keep[k]]
+        if p != last_price:
+            last_price, last_bin = p, _bin(p, width)
+        bins[k] = last_bin
     ids, n_steps = _step_ids(region, bins, keep, n_regions)
     step_region = np.empty(n_steps, np.int64)
     step_qty, value = np.zeros(n_steps), np.zeros(n_steps)
