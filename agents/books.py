@@ -111,18 +111,14 @@ def bid_book(c, cols, rosters, accounts, prices, policy, demand, params):
         firms = separator_bids(
             separators, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference[c], cover
         )
-    elif c == NDPR:
-        firms = magnet_ndpr_bids(
-            producing(rosters[MAGNET_MAKERS], active), country, capacity, stock, on_order,
-            (expected[MAGNET], subsidy[MAGNET], expected[DYTB]), royalty, unit_cost, dytb_share,
-            params[P_NDPR_PER_T], reference[c], cover,
-        )  # fmt: skip
-    elif c == DYTB:
-        firms = magnet_dytb_bids(
-            producing(rosters[MAGNET_MAKERS], active), country, capacity, stock, on_order,
-            (expected[MAGNET], subsidy[MAGNET], price[NDPR]), royalty, unit_cost, dytb_share,
-            params[P_NDPR_PER_T], reference[c], cover,
-        )  # fmt: skip
+    elif c == NDPR or c == DYTB:  # makers value NdPr at expected Dy/Tb, and Dy/Tb at today's NdPr price
+        makers = producing(rosters[MAGNET_MAKERS], active)
+        values = (expected[MAGNET], subsidy[MAGNET], expected[DYTB] if c == NDPR else price[NDPR])
+        rule_args = (royalty, unit_cost, dytb_share, params[P_NDPR_PER_T], reference[c], cover)
+        if c == NDPR:
+            firms = magnet_ndpr_bids(makers, country, capacity, stock, on_order, values, *rule_args)
+        else:
+            firms = magnet_dytb_bids(makers, country, capacity, stock, on_order, values, *rule_args)
     else:
         cover_price = np.minimum(1.05 * expected[MAGNET], COVER_CEILING * reference[MAGNET])
         firms = end_user_bids(

@@ -76,18 +76,6 @@ class MarketInput:
         _check_steps(self, "demand", n)
         _check_links(self)
 
-    @classmethod
-    def trusted(cls, **fields: object) -> "MarketInput":
-        """Build without coercion or checks, for callers whose arrays are already typed and valid.
-
-        The model's own trade step uses this on its hot path; its inputs are
-        built from validated scenarios and checked by the property tests.
-        """
-        market = object.__new__(cls)
-        for name, value in fields.items():
-            object.__setattr__(market, name, value)
-        return market
-
 
 @dataclass(frozen=True)
 class Clearing:

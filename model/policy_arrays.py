@@ -50,7 +50,6 @@ class PolicyArrays:
         m = self.model
         policies = {code: a.policy for code, a in m.countries.items()}
         self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
-        self.has_licences = self.links.licensed.any(axis=(1, 2))
         k, n = len(COMMODITIES), m.n_regions
         m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
         m.content_share, m.content_sector = np.zeros(n), np.zeros((n, len(SECTORS)))
