@@ -6,7 +6,7 @@ kernels, plus ``agents/firms.py`` (the stage codes kernels read). Numba's
 own cache notices when a function's file changes, not when a callee in
 another module does; keying the folder by all kernel sources keeps
 cross-module kernels fresh (the first run after a change to a kernel file
-compiles for about a minute). ``NUMBA_CACHE_DIR``, when set, wins.
+compiles for about a minute and a half). ``NUMBA_CACHE_DIR``, when set, wins.
 """
 
 import hashlib

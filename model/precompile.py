@@ -34,7 +34,10 @@ def main() -> None:
     """Compile the kernels unless the current sources' cache already holds them."""
     if kernels_cached():
         return
-    print("reegame: compiling the model's kernels (about a minute, once per code version) ...", file=sys.stderr)
+    print(
+        "reegame: compiling the model's kernels (about a minute and a half, once per code version) ...",
+        file=sys.stderr,
+    )
     print(f"reegame: kernels compiled and cached in {precompile():.0f} s", file=sys.stderr)
 
 
