@@ -1,8 +1,9 @@
 """The month's markets in one compiled call: book, clear, settle, record, produce.
 
 :func:`markets` runs the month's markets upstream to downstream with
-production between them; :func:`trade` runs the steps of one market in order: the books of offers and
-bids (:mod:`agents.books`), the link costs at last month's exporter prices
+production between them; :func:`trade` runs the steps of one market in
+order: the books of offers and bids (:mod:`agents.books`), the link costs
+at last month's exporter prices
 (:func:`model.links.link_costs`), the spatial equilibrium
 (:func:`model.market.clear_orders`), settlement of sellers, buyers and links
 (:mod:`model.settlement`), the tally of output and rationing, and the
@@ -36,7 +37,7 @@ from agents.order_rules import CONC, DYTB, HEAVY, MAGNET, NDPR
 from model.links import link_costs
 from model.market import clear_orders
 from model.policy_arrays import export_allowance
-from model.production import _make_magnets, _separate, _use_magnets
+from model.production import run_end_users, run_magnet_makers, run_separators
 from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 from model.trade import deliver_reviewed, file_for_review
 
@@ -52,7 +53,8 @@ def markets(month, months_left, cols, rosters, accounts, prices, policy, demand,
     files licensed flows for review and delivers those decided at once.
     ``links`` here are :func:`trade`'s with the yearly quotas
     ``[commodity, exporter]`` in place of one month's allowance (the
-    allowance is the quota left over ``months_left``); ``review`` is
+    allowance is the quota left over ``months_left``), then the licence
+    approval rate ``[commodity, exporter, importer]``; ``review`` is
     :attr:`model.trade.ReviewPipeline.arrays`, ``making`` is ``(tonnes used
     by commodity, heavy-capable by firm, recipes [light/heavy, NdPr t/t Dy/Tb
     t/t co-products USD/kg], costs USD by firm, least Dy/Tb share of grade,
@@ -67,12 +69,12 @@ def markets(month, months_left, cols, rosters, accounts, prices, policy, demand,
     between, turnover, failed = 0.0, 0.0, -1
     for c in (HEAVY, CONC, NDPR, DYTB, MAGNET):
         if c == NDPR:
-            _separate(
+            run_separators(
                 accounts, produced, used, producing(rosters[SEPARATORS], active), country, capacity, heavy_capable,
                 unit_cost, prices[5], recipe, prices[3], prices[1], output, costs,
             )  # fmt: skip
         if c == MAGNET:
-            _make_magnets(
+            run_magnet_makers(
                 accounts, produced, used, producing(rosters[MAGNET_MAKERS], active), country, capacity, dytb_share,
                 unit_cost, params[P_NDPR_PER_T], dytb_min, prices[3][MAGNET], output, costs,
             )  # fmt: skip
@@ -83,7 +85,7 @@ def markets(month, months_left, cols, rosters, accounts, prices, policy, demand,
         if not ok and failed < 0:
             failed = c
     shortage_t[:] = 0.0
-    _use_magnets(
+    run_end_users(
         accounts, used, rosters[END_USERS], country, sector, demand[0], kg_per_unit, value_per_unit, shortage_t,
         shortage_units, demand[3],
     )  # fmt: skip

@@ -32,7 +32,7 @@ def recipe(sc: Scenario) -> np.ndarray:
 def separate(model: RareEarthModel) -> None:
     """Separators crack concentrate into NdPr and Dy/Tb oxides, heavy feed first."""
     f, led = model.firms, model.ledger
-    _separate(
+    run_separators(
         led.accounts, led.produced_t, led.used_t, producing(model, "separators"),
         f.country, f.capacity_t_per_month, f.heavy_capable, f.unit_cost_usd_per_kg, model.env_cost, model.recipe,
         model.subsidy, model.reference, model.output_t, model.costs_usd,
@@ -47,7 +47,7 @@ def make_magnets(model: RareEarthModel) -> None:
     lower grades); below that, missing Dy/Tb stops production.
     """
     f, led, mg = model.firms, model.ledger, model.spec.magnet
-    _make_magnets(
+    run_magnet_makers(
         led.accounts, led.produced_t, led.used_t, producing(model, "magnet_makers"),
         f.country, f.capacity_t_per_month, f.dytb_share, f.unit_cost_usd_per_kg, mg.ndpr_oxide_t_per_t,
         mg.dytb_min_share_of_grade, model.subsidy[MAGNET], model.output_t, model.costs_usd,
@@ -58,7 +58,7 @@ def use_magnets(model: RareEarthModel) -> None:
     """End-use manufacturers build units from magnets on hand; the rest is shortage."""
     f, led, sectors = model.firms, model.ledger, model.sector_table
     model.shortage_t[:] = 0.0
-    _use_magnets(
+    run_end_users(
         led.accounts, led.used_t, model.end_users, f.country, f.sector, model.need_this_month,
         sectors["kg_per_unit"], sectors["value_per_unit"], model.shortage_t, model.shortage_units,
         model.magnet_use_t,
@@ -67,8 +67,8 @@ def use_magnets(model: RareEarthModel) -> None:
 
 
 @njit(cache=True)
-def _separate(accounts, produced, used, sep, country, capacity, heavy_capable, unit_cost, env_cost, recipe, subsidy,
-              reference, output, costs):  # fmt: skip
+def run_separators(accounts, produced, used, sep, country, capacity, heavy_capable, unit_cost, env_cost, recipe,
+                   subsidy, reference, output, costs):  # fmt: skip
     """Crack each separator's feed (heavy first) up to capacity; pay costs, earn co-products."""
     cash, stock, value, _, books = accounts
     outside = cash.size - 1
@@ -97,8 +97,8 @@ def _separate(accounts, produced, used, sep, country, capacity, heavy_capable, u
 
 
 @njit(cache=True)
-def _make_magnets(accounts, produced, used, makers, country, capacity, dytb_share, unit_cost, ndpr_per_t,
-                  dytb_min_share, subsidy, output, costs):  # fmt: skip
+def run_magnet_makers(accounts, produced, used, makers, country, capacity, dytb_share, unit_cost, ndpr_per_t,
+                      dytb_min_share, subsidy, output, costs):  # fmt: skip
     """Make as many magnets as capacity, NdPr and (down to the minimum grade) Dy/Tb allow."""
     cash, stock, value, _, books = accounts
     outside = cash.size - 1
@@ -122,8 +122,8 @@ def _make_magnets(accounts, produced, used, makers, country, capacity, dytb_shar
 
 
 @njit(cache=True)
-def _use_magnets(accounts, used, users, country, sector, need, kg_per_unit, value_per_unit, shortage_t,
-                 shortage_units, magnet_use):  # fmt: skip
+def run_end_users(accounts, used, users, country, sector, need, kg_per_unit, value_per_unit, shortage_t,
+                  shortage_units, magnet_use):  # fmt: skip
     """Build units from magnets on hand; count the shortfall in t, units and value lost."""
     _, stock, value, _, books = accounts
     magnet_use[:] = 0.0
