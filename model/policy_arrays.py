@@ -19,7 +19,7 @@ from numba import njit
 from agents.behaviour import CONC, HEAVY, MAGNET
 from agents.firms import MAGNETS, MINING, SEPARATION
 from model.calendar import calendar_month
-from model.links import link_costs, link_state
+from model.links import link_state
 from model.schema import COMMODITIES, SECTORS
 
 if TYPE_CHECKING:
@@ -88,14 +88,6 @@ class PolicyArrays:
         m.royalty_share = np.where(voluntary, hp.patent_royalty_share, np.where(forced, compulsory, 0.0))
         self.royalty_region = np.where(voluntary | forced, h, -1)
         m.exportable = ~maker | voluntary | forced
-
-    def link_costs(self, c: int, exporter_price: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per-kg ``(total, freight, duty, tariff, carry)`` of each link ``[exporter, importer]``."""
-        lk = self.links
-        return link_costs(
-            exporter_price, lk.transport_usd_per_kg[c], lk.duty_rate[c], lk.tariff_rate[c], lk.delay_months[c],
-            self.model.spec.market.carry_cost_share_per_month,
-        )  # fmt: skip
 
     def export_cap(self, c: int) -> np.ndarray:
         """Export allowance for the current month: the quota left this year over the months left.

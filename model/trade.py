@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from model.ledger import LICENCE_DENIED, Ledger
+from model.ledger import LICENCE_DENIED
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
-from model.links import LinkState
 
 MAX_DELAY = 24
 
@@ -35,7 +34,8 @@ class ReviewPipeline:
     """Shipments waiting for an export licence: tonnes and contract values by due month.
 
     The arrays are ``[slot, commodity, exporter, importer]``, slot = due month
-    modulo ``MAX_DELAY + 1``; :attr:`arrays` is what the compiled market reads.
+    modulo ``MAX_DELAY + 1``; :attr:`arrays` is what the compiled market reads
+    (:func:`file_for_review` puts flows in, :func:`deliver_reviewed` takes them out).
     """
 
     def __init__(self, n_commodities: int, n_regions: int) -> None:
@@ -52,23 +52,6 @@ class ReviewPipeline:
         if not self.due.any():
             return np.zeros(self.due.shape[1])
         return (self.approved_t + self.denied_t).sum(axis=(0, 2, 3))
-
-    def file(
-        self, month: int, c: int, flows_t: np.ndarray, price: np.ndarray, producer_price: np.ndarray, links: LinkState
-    ) -> None:
-        """Put this month's licensed flows (t) into review, valued at the month's prices (USD/kg)."""
-        file_for_review(
-            self.arrays, month, c, flows_t, price, producer_price, links.licensed[c], links.approval_rate[c],
-            links.delay_months[c],
-        )  # fmt: skip
-
-    def deliver(self, ledger: Ledger, month: int, c: int, holder_region: np.ndarray, seller_weight: np.ndarray) -> None:
-        """Shipments due this month: approved ones reach buyers, denied ones go back and are refunded.
-
-        ``holder_region`` gives each holder's region; ``seller_weight`` (holders,)
-        apportions returned goods and refunds among an exporter's sellers.
-        """
-        deliver_reviewed(self.arrays, ledger.accounts, month, c, holder_region, seller_weight)
 
 
 @njit(cache=True)

@@ -87,8 +87,6 @@ class RareEarthModel(mesa.Model):
         self.env_cost = np.array([sc.countries[r].environmental_cost_usd_per_kg for r in self.regions])
         self.hurdle = np.array([sc.countries[r].hurdle_rate_per_year for r in self.regions])
         self.growth = np.array([sc.countries[r].demand_growth_per_year for r in self.regions])
-        self.yield_ndpr_typical = sc.separation_yield["concentrate"].ndpr_oxide
-        self.yield_dytb_typical = sc.separation_yield["concentrate"].dytb_oxide
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
         self.user_region, self.user_sector = self.firms.country[self.end_users], self.firms.sector[self.end_users]
