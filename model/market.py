@@ -217,11 +217,16 @@ def _node(kind, n, i):
 
 
 @njit(cache=True)
-def _arc_exists(k, i, j, link_open, compliant_origin):
-    """Whether the arc of kind ``k`` from region ``i`` to ``j`` belongs to the network."""
+def _arc_exists(k, same_region, link_open, compliant):
+    """Whether the arc of kind ``k`` between two regions belongs to the network.
+
+    ``link_open`` and ``compliant`` (the origin is compliant for the
+    destination) are this pair's entries, passed as scalars: an array
+    argument would cost a reference count per call in this 5 N^2 loop.
+    """
     if k <= _QUOTA:
-        return i == j and (k != _DOMESTIC_COMPLIANT or compliant_origin[i, i])
-    return i != j and link_open[i, j] and (k == _LINK or compliant_origin[i, j])
+        return same_region and (k != _DOMESTIC_COMPLIANT or compliant)
+    return not same_region and link_open and (k == _LINK or compliant)
 
 
 @njit(cache=True)
@@ -235,7 +240,7 @@ def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin)
     for i in range(n):
         for j in range(n):
             for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
-                if not _arc_exists(k, i, j, link_open, compliant_origin):
+                if not _arc_exists(k, i == j, link_open[i, j], compliant_origin[i, j]):
                     continue
                 local = k <= _QUOTA
                 tail[a] = _node(0 if local else 1, n, i)

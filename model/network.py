@@ -37,6 +37,7 @@ SINK = 1
 VOLUME_TOL_T = 1e-9  # residual capacities at or below this many tonnes count as zero
 COST_TOL = 1e-12  # a path must be cheaper than -COST_TOL (USD/kg) to be worth augmenting
 BIG_CAP_T = 1e30  # stands for an infinite capacity
+PARENT, FIRST, NEXT, PREV = range(4)  # rows of the shortest-path tree
 
 
 @njit(cache=True)
@@ -87,72 +88,36 @@ def _sort_steps(step_curve, step_cost, n_curves):
 
 
 @njit(cache=True, inline="always")
-def _last_sold(g, order, bounds, cur, sold):
-    """Position (in ``order``) of curve ``g``'s dearest step carrying flow, < lo if none."""
-    j = min(cur[g], bounds[g + 1] - 1)
-    while j >= bounds[g] and sold[order[j]] <= VOLUME_TOL_T:
-        j -= 1
-    return j
-
-
-@njit(cache=True, inline="always")
-def _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res):
-    """Point curve ``g``'s residual pair (arcs ``e``, ``e + 1``) at its marginal steps."""
-    c, hi = cur[g], bounds[g + 1]
-    while c < hi and rem[order[c]] <= VOLUME_TOL_T:
-        c += 1
-    cur[g] = c
-    res[e] = rem[order[c]] if c < hi else 0.0
-    if c < hi:
-        cost[e] = step_cost[order[c]]
-    j = _last_sold(g, order, bounds, cur, sold)
-    res[e + 1] = sold[order[j]] if j >= bounds[g] else 0.0
-    if j >= bounds[g]:
-        cost[e + 1] = -step_cost[order[j]]
-
-
-@njit(cache=True, inline="always")
-def _push_curve(g, e, d, curves, cost, res):
-    """Sell ``d`` more tonnes on curve ``g`` (forward arc ``e``); True if its step ran out."""
-    order, bounds, cur, step_cost, rem, sold = curves
-    k = order[cur[g]]
-    rem[k] -= d
-    sold[k] += d
-    _refresh_curve(g, e, order, bounds, cur, step_cost, rem, sold, cost, res)
-    return rem[k] <= VOLUME_TOL_T
-
-
-@njit(cache=True, inline="always")
-def _heap_push(hk, hv, size, key, v):
-    """Push ``(key, v)`` on the binary min-heap ``hk``/``hv`` of ``size``; new size."""
+def _heap_push(heap, size, key, v):
+    """Push node ``v`` with ``key`` on the binary min-heap of ``size`` (rows: key, node); new size."""
     i = size
     while i > 0:
         p = (i - 1) >> 1
-        if hk[p] <= key:
+        if heap[0, p] <= key:
             break
-        hk[i], hv[i] = hk[p], hv[p]
+        heap[0, i], heap[1, i] = heap[0, p], heap[1, p]
         i = p
-    hk[i], hv[i] = key, v
+    heap[0, i], heap[1, i] = key, v
     return size + 1
 
 
 @njit(cache=True, inline="always")
-def _heap_pop(hk, hv, size):
-    """Drop the top of the heap (read it first from ``hk[0], hv[0]``); new size."""
+def _heap_pop(heap, size):
+    """Drop the top of the heap (read its node first, ``heap[1, 0]``); new size."""
     size -= 1
-    key, v = hk[size], hv[size]
+    key, v = heap[0, size], heap[1, size]
     i = 0
     while True:
         c = 2 * i + 1
         if c >= size:
             break
-        if c + 1 < size and hk[c + 1] < hk[c]:
+        if c + 1 < size and heap[0, c + 1] < heap[0, c]:
             c += 1
-        if hk[c] >= key:
+        if heap[0, c] >= key:
             break
-        hk[i], hv[i] = hk[c], hv[c]
+        heap[0, i], heap[1, i] = heap[0, c], heap[1, c]
         i = c
-    hk[i], hv[i] = key, v
+    heap[0, i], heap[1, i] = key, v
     return size
 
 
@@ -195,162 +160,148 @@ def _initial_tree(frm, to, cost, res, useful):
 
 @njit(cache=True, inline="always")
 def _attach(tree, v, p):
-    """Make node ``v`` the first child of ``p`` (``tree = (parent, first, nxt, prv)``)."""
-    parent, first, nxt, prv = tree
-    parent[v], prv[v], nxt[v] = p, -1, first[p]
-    if first[p] >= 0:
-        prv[first[p]] = v
-    first[p] = v
+    """Make node ``v`` the first child of ``p`` in ``tree`` (rows: parent, first child, next and previous sibling)."""
+    tree[PARENT, v], tree[PREV, v], tree[NEXT, v] = p, -1, tree[FIRST, p]
+    if tree[FIRST, p] >= 0:
+        tree[PREV, tree[FIRST, p]] = v
+    tree[FIRST, p] = v
 
 
 @njit(cache=True, inline="always")
 def _detach(tree, v):
     """Unlink node ``v`` from its parent's child list (keeping its own children)."""
-    parent, first, nxt, prv = tree
-    if parent[v] < 0:
+    if tree[PARENT, v] < 0:
         return
-    if prv[v] >= 0:
-        nxt[prv[v]] = nxt[v]
+    if tree[PREV, v] >= 0:
+        tree[NEXT, tree[PREV, v]] = tree[NEXT, v]
     else:
-        first[parent[v]] = nxt[v]
-    if nxt[v] >= 0:
-        prv[nxt[v]] = prv[v]
-    parent[v] = -1
-
-
-@njit(cache=True)
-def _child_lists(pred, frm):
-    """Link the shortest-path tree as parent / first-child / sibling arrays."""
-    n = pred.size
-    tree = (np.full(n, -1, np.int64), np.full(n, -1, np.int64),
-            np.full(n, -1, np.int64), np.full(n, -1, np.int64))  # fmt: skip
-    for v in range(n):
-        if pred[v] >= 0:
-            _attach(tree, v, frm[pred[v]])
-    return tree
-
-
-@njit(cache=True, inline="always")
-def _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list):
-    """Push the bottleneck volume along the tree path to the sink.
-
-    Lists (in ``aff_list``) the head of every arc it saturates, or moves to a
-    dearer step: the roots of the subtrees whose distances may grow. Returns
-    how many it listed.
-    """
-    d, v = np.inf, SINK
-    while v != SOURCE:
-        d = min(d, res[pred[v]])
-        v = frm[pred[v]]
-    n_aff, v = 0, SINK
-    while v != SOURCE:
-        e = pred[v]
-        if e // 2 >= n_fixed:
-            cut = _push_curve(e // 2 - n_fixed, e, d, curves, cost, res)
-        else:
-            res[e] -= d
-            res[e ^ 1] += d
-            cut = res[e] <= VOLUME_TOL_T
-        if cut:
-            affected[v] = True
-            aff_list[n_aff] = v
-            n_aff += 1
-        v = frm[e]
-    return n_aff
-
-
-@njit(cache=True, inline="always")
-def _spread_affected(tree, affected, aff_list, n_aff):
-    """Add the whole subtrees below the listed roots to ``aff_list``; new length."""
-    first, nxt = tree[1], tree[2]
-    i = 0
-    while i < n_aff:
-        c = first[aff_list[i]]
-        while c >= 0:
-            if not affected[c]:
-                affected[c] = True
-                aff_list[n_aff] = c
-                n_aff += 1
-            c = nxt[c]
-        i += 1
-    return n_aff
-
-
-@njit(cache=True, inline="always")
-def _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap):
-    """Best entry into each affected node from the unaffected part; heap size."""
-    frm, to, cost, res, start, arcs = graph
-    hk, hv = heap
-    size = 0
-    for i in range(n_aff):
-        v = aff_list[i]
-        key[v], pred[v] = np.inf, -1
-        for k in range(start[v], start[v + 1]):
-            ein = arcs[k] ^ 1
-            u = frm[ein]
-            if u != SINK and not affected[u] and res[ein] > VOLUME_TOL_T:
-                if dist[u] + cost[ein] - dist[v] < key[v]:
-                    key[v], pred[v] = dist[u] + cost[ein] - dist[v], ein
-        if pred[v] >= 0:
-            size = _heap_push(hk, hv, size, key[v], v)
-    return size
-
-
-@njit(cache=True, inline="always")
-def _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size):
-    """Dijkstra over the affected nodes on reduced costs (old distances as potentials)."""
-    frm, to, cost, res, start, arcs = graph
-    hk, hv = heap
-    while size > 0:
-        u = hv[0]
-        size = _heap_pop(hk, hv, size)
-        if done[u]:
-            continue
-        done[u] = True
-        if u == SINK:
-            continue
-        for k in range(start[u], start[u + 1]):
-            e = arcs[k]
-            v = to[e]
-            if affected[v] and not done[v] and res[e] > VOLUME_TOL_T:
-                if key[u] + cost[e] + dist[u] - dist[v] < key[v]:
-                    key[v], pred[v] = key[u] + cost[e] + dist[u] - dist[v], e
-                    size = _heap_push(hk, hv, size, key[v], v)
-
-
-@njit(cache=True, inline="always")
-def _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree):
-    """Recompute distances and tree links of the affected nodes."""
-    size = _seed_affected(aff_list, n_aff, affected, graph, dist, key, pred, heap)
-    _dijkstra_affected(affected, graph, dist, key, pred, done, heap, size)
-    frm = graph[0]
-    for i in range(n_aff):
-        v = aff_list[i]
-        dist[v] += key[v]
-        affected[v], done[v] = False, False
-        _detach(tree, v)
-        if pred[v] >= 0:
-            _attach(tree, v, frm[pred[v]])
+        tree[FIRST, tree[PARENT, v]] = tree[NEXT, v]
+    if tree[NEXT, v] >= 0:
+        tree[PREV, tree[NEXT, v]] = tree[PREV, v]
+    tree[PARENT, v] = -1
 
 
 @njit(cache=True)
 def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter):
-    """Augment along cheapest paths while they have negative cost; False if out of iterations."""
+    """Augment along cheapest paths while they have negative cost; False if out of iterations.
+
+    Each round: point the curves whose steps changed at their marginal steps
+    (all of them in the first round), build the shortest-path tree (first
+    round) or repair it below the arcs the last augmentation cut, stop if the
+    sink's distance is no longer negative, else push the bottleneck along the
+    tree path to the sink. Written as one loop on purpose: numba
+    reference-counts every array handed to a helper, and in this loop that
+    was a third of the solver's time.
+    """
+    order, bounds, cur, step_cost, rem, sold = curves
+    n_curves = cur.size
     start, arcs = _adjacency(n_nodes, frm)
-    useful = _reach(n_nodes, frm, to, res, start, arcs, SOURCE, True)
-    useful &= _reach(n_nodes, frm, to, res, start, arcs, SINK, False)
-    dist, pred = _initial_tree(frm, to, cost, res, useful)
-    tree = _child_lists(pred, frm)
-    graph = (frm, to, cost, res, start, arcs)
-    heap = (np.empty(frm.size + n_nodes + 1), np.empty(frm.size + n_nodes + 1, np.int64))
+    dist, pred = np.empty(n_nodes), np.empty(n_nodes, np.int64)
+    tree = np.full((4, n_nodes), -1, np.int64)
+    heap = np.empty((2, frm.size + n_nodes + 1))  # rows: key, node (a float, exact)
     key, aff_list = np.empty(n_nodes), np.empty(n_nodes, np.int64)
     affected, done = np.zeros(n_nodes, np.bool_), np.zeros(n_nodes, np.bool_)
-    for _ in range(max_iter):
+    stale, n_stale, n_aff = np.arange(n_curves), n_curves, 0
+    for it in range(max_iter + 1):
+        # point each stale curve's residual pair (arcs e, e + 1) at its marginal steps
+        for i in range(n_stale):
+            g = stale[i]
+            e, c, lo, hi = 2 * (n_fixed + g), cur[g], bounds[g], bounds[g + 1]
+            while c < hi and rem[order[c]] <= VOLUME_TOL_T:
+                c += 1
+            cur[g] = c
+            res[e] = rem[order[c]] if c < hi else 0.0
+            if c < hi:
+                cost[e] = step_cost[order[c]]
+            j = min(c, hi - 1)  # the dearest step carrying flow
+            while j >= lo and sold[order[j]] <= VOLUME_TOL_T:
+                j -= 1
+            res[e + 1] = sold[order[j]] if j >= lo else 0.0
+            if j >= lo:
+                cost[e + 1] = -step_cost[order[j]]
+        n_stale = 0
+        if it == 0:  # exact distances from the source by Bellman-Ford, over nodes on a source-sink path
+            useful = _reach(n_nodes, frm, to, res, start, arcs, SOURCE, True)
+            useful &= _reach(n_nodes, frm, to, res, start, arcs, SINK, False)
+            dist, pred = _initial_tree(frm, to, cost, res, useful)
+            for v in range(n_nodes):
+                if pred[v] >= 0:
+                    _attach(tree, v, frm[pred[v]])
+        else:  # repair: the subtrees below the cut arcs, by Dijkstra on reduced costs
+            i = 0
+            while i < n_aff:
+                c = tree[FIRST, aff_list[i]]
+                while c >= 0:
+                    if not affected[c]:
+                        affected[c] = True
+                        aff_list[n_aff] = c
+                        n_aff += 1
+                    c = tree[NEXT, c]
+                i += 1
+            size = 0
+            for i in range(n_aff):  # best entry into each affected node from the unaffected part
+                v = aff_list[i]
+                key[v], pred[v] = np.inf, -1
+                for k in range(start[v], start[v + 1]):
+                    ein = arcs[k] ^ 1
+                    u = frm[ein]
+                    if u != SINK and not affected[u] and res[ein] > VOLUME_TOL_T:
+                        if dist[u] + cost[ein] - dist[v] < key[v]:
+                            key[v], pred[v] = dist[u] + cost[ein] - dist[v], ein
+                if pred[v] >= 0:
+                    size = _heap_push(heap, size, key[v], v)
+            while size > 0:
+                u = np.int64(heap[1, 0])
+                size = _heap_pop(heap, size)
+                if done[u]:
+                    continue
+                done[u] = True
+                if u == SINK:
+                    continue
+                for k in range(start[u], start[u + 1]):
+                    e = arcs[k]
+                    v = to[e]
+                    if affected[v] and not done[v] and res[e] > VOLUME_TOL_T:
+                        if key[u] + cost[e] + dist[u] - dist[v] < key[v]:
+                            key[v], pred[v] = key[u] + cost[e] + dist[u] - dist[v], e
+                            size = _heap_push(heap, size, key[v], v)
+            for i in range(n_aff):
+                v = aff_list[i]
+                dist[v] += key[v]
+                affected[v], done[v] = False, False
+                _detach(tree, v)
+                if pred[v] >= 0:
+                    _attach(tree, v, frm[pred[v]])
         if not dist[SINK] < -COST_TOL:
             return True
-        n_aff = _augment(pred, frm, n_fixed, curves, cost, res, affected, aff_list)
-        n_aff = _spread_affected(tree, affected, aff_list, n_aff)
-        _repair_tree(aff_list, n_aff, affected, graph, dist, pred, key, done, heap, tree)
+        if it == max_iter:
+            break
+        # push the bottleneck along the tree path; list the heads of the arcs it cuts
+        # (saturates, or moves to a dearer step: distances below them may grow)
+        d, v = np.inf, SINK
+        while v != SOURCE:
+            d = min(d, res[pred[v]])
+            v = frm[pred[v]]
+        n_aff, v = 0, SINK
+        while v != SOURCE:
+            e = pred[v]
+            if e // 2 >= n_fixed:
+                g = e // 2 - n_fixed
+                k = order[cur[g]]
+                rem[k] -= d
+                sold[k] += d
+                stale[n_stale] = g
+                n_stale += 1
+                cut = rem[k] <= VOLUME_TOL_T
+            else:
+                res[e] -= d
+                res[e ^ 1] += d
+                cut = res[e] <= VOLUME_TOL_T
+            if cut:
+                affected[v] = True
+                aff_list[n_aff] = v
+                n_aff += 1
+            v = frm[e]
     return False
 
 
@@ -415,8 +366,6 @@ def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     order, bounds = _sort_steps(step_curve, step_cost, n_curves)
     cur, rem, sold = bounds[:-1].copy(), step_cap.copy(), np.zeros(step_cap.size)
     curves = (order, bounds, cur, step_cost, rem, sold)
-    for g in range(n_curves):
-        _refresh_curve(g, 2 * (n_fixed + g), order, bounds, cur, step_cost, rem, sold, cost, res)
     max_iter = 50 * (frm.size + step_cap.size) + 100
     converged = _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter)
     price = node_prices(n_nodes, frm, to, cost, res)
