@@ -8,7 +8,9 @@ prices in USD/kg and volumes in tonnes:
 
 * nodes: source, sink and, per region ``i``, ``S_i`` (exportable supply),
   ``E_i`` (export gate), ``D_i`` (demand, any origin) and ``C_i`` (compliant
-  demand: eligible origins only, e.g. an IRA-style foreign-entity rule);
+  demand: eligible origins only, e.g. an IRA-style foreign-entity rule;
+  connected only in regions with compliant-only bids, its price is NaN
+  elsewhere);
 * a supply step is an arc source->S_r (cost = its price), or source->D_r if
   it is domestic-only (it cannot be exported: e.g. magnets made without a
   patent licence); a demand step is an arc D_r->sink (cost = minus its bid),
@@ -87,7 +89,7 @@ class Clearing:
     demand_filled: np.ndarray  # (D,) t per demand step
     price: np.ndarray  # (N,) consumer price at D_j
     producer_price: np.ndarray  # (N,) price at S_i
-    compliant_price: np.ndarray  # (N,) price at C_j
+    compliant_price: np.ndarray  # (N,) price at C_j; NaN where j has no compliant-only bids
     quota_rent: np.ndarray  # (N,) shadow price of the export quota, >= 0
     surplus: float  # value - cost - link cost, USD/kg * t
 
@@ -230,8 +232,13 @@ def _arc_exists(k, same_region, link_open, compliant):
 
 
 @njit(cache=True)
-def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin):
-    """Build the fixed arcs ``(tail, head, cost, cap)`` and their (origin, destination, kind)."""
+def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, compliant_origin):
+    """Build the fixed arcs ``(tail, head, cost, cap)`` and their (origin, destination, kind).
+
+    Arcs into ``C_j`` exist only where region ``j`` has compliant-only bids
+    (``wants_compliant[j]``): elsewhere that node could carry no flow and set
+    no other node's price, and leaving it out halves most networks.
+    """
     size = 3 * n + 2 * n * (n - 1)
     tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
     orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
@@ -240,7 +247,7 @@ def _fixed_arcs(n, link_cost, link_open, link_cap, export_cap, compliant_origin)
     for i in range(n):
         for j in range(n):
             for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
-                if not _arc_exists(k, i == j, link_open[i, j], compliant_origin[i, j]):
+                if not _arc_exists(k, i == j, link_open[i, j], compliant_origin[i, j] and wants_compliant[j]):
                     continue
                 local = k <= _QUOTA
                 tail[a] = _node(0 if local else 1, n, i)
@@ -259,7 +266,11 @@ def _market_network(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty
     Curves per region ``r``: supply (source->S_r), domestic-only supply
     (source->D_r), demand (D_r->sink), compliant demand (C_r->sink).
     """
-    fixed, arc_where = _fixed_arcs(n, *links)
+    wants_compliant = np.zeros(n, np.bool_)
+    for k in range(d_region.size):
+        if d_comp[k]:
+            wants_compliant[d_region[k]] = True
+    fixed, arc_where = _fixed_arcs(n, wants_compliant, *links)
     tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
     for r in range(n):
         tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
