@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import mesa
@@ -59,6 +60,7 @@ class RareEarthModel(mesa.Model):
         self._firm_agents: dict[int, Firm] = {}
         self.policy = PolicyArrays(self)
         self.policy.refresh()
+        self._deciding_now = self._deciding()
 
     # ---- construction -------------------------------------------------------------------
     def _init_ledger(self) -> None:
@@ -239,17 +241,17 @@ class RareEarthModel(mesa.Model):
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
         # Strategies see last month's public record (built only if some strategy will read it).
-        deciding = self._deciding()
+        deciding = self._deciding_now
         state = self.public_state() if deciding or self.pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         for ev in self.events_by_month.get(self.month, []):
             self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
-        if any(what.startswith("strategy.") for _, what, _, _ in self.pending):
-            deciding = None  # a new strategy decides in its first month
         for code, what, value, note in self.pending:
             self._apply_pending(code, what, value, note)
+        if any(what.startswith("strategy.") for _, what, _, _ in self.pending):
+            deciding = self._deciding_now = self._deciding()  # a new strategy decides in its first month
         self.pending = []
-        for code, family, strategy in deciding if deciding is not None else self._deciding():
+        for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():
                 self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if self.month == 0 or self._changed - STOCKPILE_ORDERS:
@@ -289,22 +291,35 @@ class RareEarthModel(mesa.Model):
         if _in_force(agent.policy, instrument, value):  # most monthly decisions repeat the last one
             return False
         new = self._validated(agent.policy, instrument, value)
-        old = _get_path(agent.policy.model_dump(), instrument)
-        if old == _get_path(new.model_dump(), instrument):
+        old, now = _value_at(agent.policy, instrument), _value_at(new, instrument)
+        if old == now:
             return False
         agent.policy = new
         self._changed.add(instrument.split(".")[0])
-        self.recorder.event(code, instrument, old, _get_path(new.model_dump(), instrument), source)
+        self.recorder.event(code, instrument, old, now, source)
         return True
 
     @staticmethod
     def _validated(policy: Policy, instrument: str, value: Any) -> Policy:
-        doc = policy.model_dump()
-        set_path(doc, instrument, value)
+        """A copy of ``policy`` with the instrument at dotted path ``instrument`` set to ``value``.
+
+        Only the changed field is validated (by pydantic, on assignment); the
+        others are valid already, and the old policy is left untouched.
+        """
+        field, _, rest = instrument.partition(".")
+        if field not in Policy.model_fields:
+            raise ScenarioError(f"policy.{instrument}: unknown instrument {field!r}; allowed: {', '.join(Policy.model_fields)}")
+        new = policy.model_copy()
         try:
-            return Policy.model_validate(doc)
-        except Exception as err:  # pydantic ValidationError -> readable message
+            whole = value
+            if rest:
+                doc = {field: copy.deepcopy(getattr(policy, field))}
+                set_path(doc, instrument, value)
+                whole = doc[field]
+            setattr(new, field, whole)
+        except Exception as err:  # pydantic ValidationError or an unknown field -> readable message
             raise ScenarioError(f"policy.{instrument} = {value!r}: {err}") from None
+        return new
 
     def _bring_capacity_online(self) -> None:
         due = self.project_month == self.month
@@ -374,9 +389,11 @@ def _in_force(policy: Policy, path: str, value: Any) -> bool:
 _MISSING = object()
 
 
-def _get_path(doc: dict, path: str) -> Any:
-    node: Any = doc
-    for key in path.split("."):
+def _value_at(policy: Policy, path: str) -> Any:
+    """The instrument at dotted ``path`` (None if it is not set)."""
+    field, *keys = path.split(".")
+    node: Any = getattr(policy, field, None)
+    for key in keys:
         if not isinstance(node, dict):
             return None
         node = node.get(key)
