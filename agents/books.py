@@ -31,11 +31,10 @@ from agents.order_rules import (
     HEAVY,
     MAGNET,
     NDPR,
-    _cut,
-    _rows,
-    concat,
     cover_months,
+    empty_rows,
     end_user_bids,
+    first_rows,
     magnet_dytb_bids,
     magnet_ndpr_bids,
     mine_offers,
@@ -64,7 +63,12 @@ N_PARAMS = 13
 @njit(cache=True)
 def producing(rows, active):
     """The rows whose plants are built and not idled this month."""
-    return rows[active[rows]]
+    out, k = np.empty(rows.size, np.int64), 0
+    for h in rows:
+        if active[h]:
+            out[k] = h
+            k += 1
+    return out[:k]
 
 
 @njit(cache=True)
@@ -77,19 +81,22 @@ def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
     n_firms = country.size
     per_input = params[P_YIELD_NDPR] if c == NDPR else (params[P_YIELD_DYTB] if c == DYTB else 1.0)
     sellers = rosters[SELLER_ROSTER[c]]
-    from_stock = stock_offers(
-        sellers, stock, value, c, country, capacity, per_input, expected[c], reference[c], royalty, exportable,
-        c == MAGNET,
+    rows = empty_rows(
+        2 * (sellers.size + release_t.shape[1])
+    )  # room for every rule's rows (stock, states, mines or scrap)
+    k = stock_offers(
+        rows, 0, sellers, stock, value, c, country, capacity, per_input, expected[c], reference[c], royalty,
+        exportable, c == MAGNET,
     )  # fmt: skip
-    released = state_releases(n_firms, stock[n_firms:, c], release_t[c], expected[c])
+    k = state_releases(rows, k, n_firms, stock[n_firms:, c], release_t[c], expected[c])
     if c == CONC or c == HEAVY:
-        made = mine_offers(producing(sellers, active), country, unit_cost, capacity, subsidy[c], floor[c], expected[c])
+        k = mine_offers(
+            rows, k, producing(sellers, active), country, unit_cost, capacity, subsidy[c], floor[c], expected[c]
+        )
     elif c == NDPR:
         recovered = params[P_RECYCLING_SHARE] * demand[3] * params[P_NDPR_PER_T]
-        made = scrap_offers(recovered, params[P_RECYCLING_COST])
-    else:
-        made = _cut(_rows(0), 0)
-    return concat((from_stock, released, made))
+        k = scrap_offers(rows, k, recovered, params[P_RECYCLING_COST])
+    return first_rows(rows, k)
 
 
 @njit(cache=True)
@@ -99,30 +106,35 @@ def bid_book(c, cols, rosters, accounts, prices, policy, demand, params):
     stock, on_order = accounts[1], accounts[3]
     expected, reference, price, subsidy, env_cost = prices[0], prices[1], prices[2], prices[3], prices[5]
     royalty, buy_t, ceiling, content_share, content_sector = policy[0], policy[3], policy[4], policy[5], policy[6]
-    state = state_purchases(country.size, buy_t[c], ceiling[c])
     cover = cover_months(params[P_INPUT_COVER_DAYS], params[P_PRECAUTION_DAYS], policy[7][c])
+    if c == CONC or c == HEAVY:
+        buyers, per_buyer = producing(rosters[HEAVY_SEPARATORS if c == HEAVY else SEPARATORS], active), 2
+    elif c == NDPR or c == DYTB:
+        buyers, per_buyer = producing(rosters[MAGNET_MAKERS], active), 2
+    else:
+        buyers, per_buyer = rosters[END_USERS], 2 * (demand[1].shape[1] + 1)
+    rows = empty_rows(buy_t.shape[1] + per_buyer * buyers.size)  # room for the states' and the firms' rows
+    k = state_purchases(rows, 0, country.size, buy_t[c], ceiling[c])
     if c == CONC or c == HEAVY:
         y = P_RECIPE_HEAVY if c == HEAVY else P_RECIPE_LIGHT
         oxide_value = (
             params[y] * (expected[NDPR] + subsidy[NDPR]) + params[y + 1] * (expected[DYTB] + subsidy[DYTB])
             + params[y + 2]
         )  # fmt: skip
-        separators = producing(rosters[HEAVY_SEPARATORS if c == HEAVY else SEPARATORS], active)
-        firms = separator_bids(
-            separators, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference[c], cover
+        k = separator_bids(
+            rows, k, buyers, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference[c], cover
         )
     elif c == NDPR or c == DYTB:  # makers value NdPr at expected Dy/Tb, and Dy/Tb at today's NdPr price
-        makers = producing(rosters[MAGNET_MAKERS], active)
         values = (expected[MAGNET], subsidy[MAGNET], expected[DYTB] if c == NDPR else price[NDPR])
         rule_args = (royalty, unit_cost, dytb_share, params[P_NDPR_PER_T], reference[c], cover)
         if c == NDPR:
-            firms = magnet_ndpr_bids(makers, country, capacity, stock, on_order, values, *rule_args)
+            k = magnet_ndpr_bids(rows, k, buyers, country, capacity, stock, on_order, values, *rule_args)
         else:
-            firms = magnet_dytb_bids(makers, country, capacity, stock, on_order, values, *rule_args)
+            k = magnet_dytb_bids(rows, k, buyers, country, capacity, stock, on_order, values, *rule_args)
     else:
         cover_price = np.minimum(1.05 * expected[MAGNET], COVER_CEILING * reference[MAGNET])
-        firms = end_user_bids(
-            rosters[END_USERS], country, sector, demand[0], stock, on_order, demand[1], demand[2], content_share,
+        k = end_user_bids(
+            rows, k, buyers, country, sector, demand[0], stock, on_order, demand[1], demand[2], content_share,
             content_sector, cover_price, cover,
         )  # fmt: skip
-    return concat((state, firms))
+    return first_rows(rows, k)

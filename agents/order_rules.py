@@ -1,14 +1,16 @@
 """Order rules of firms and states: compiled functions from columns to order rows.
 
-Each rule reads firm columns, stocks and prices and returns order rows
+Each rule reads firm columns, stocks and prices and writes order rows
 ``(holder, region, price, qty, flag, make_cost)`` (see
-:class:`model.trade.Orders`): holder row in the ledger (-1 = the outside
+:class:`model.trade.Orders`) into the market's book from row ``k`` on, and
+returns the next free row: holder row in the ledger (-1 = the outside
 economy), region, USD/kg, t, a flag (offers: domestic only; bids: compliant
 origin only) and, for goods produced to order, their unit cost (NaN = sold
 from stock). Rows with no tonnage or no finite price are left out and
-prices are at least ``MIN_PRICE_USD_PER_KG``. :mod:`agents.behaviour`
-assembles them into each market's book; the reasons for each rule are
-given there.
+prices are at least ``MIN_PRICE_USD_PER_KG``. A book is allocated once for
+all its rules (:mod:`agents.books`): a rule writes at most one row per firm
+or state it is given, two per separator or magnet maker and ``2 (steps +
+1)`` per end user. :mod:`agents.behaviour` gives the reasons for each rule.
 """
 
 import numpy as np
@@ -38,10 +40,10 @@ CONC, HEAVY, NDPR, DYTB, MAGNET = range(5)
 
 
 @njit(cache=True)
-def _rows(size):
-    """Empty order rows with room for ``size`` orders."""
+def empty_rows(size):
+    """Order rows with room for ``size`` orders (uninitialised: :func:`_put` writes every field)."""
     return (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size), np.empty(size),
-            np.zeros(size, np.bool_), np.full(size, np.nan))  # fmt: skip
+            np.empty(size, np.bool_), np.empty(size))  # fmt: skip
 
 
 @njit(cache=True)
@@ -55,24 +57,9 @@ def _put(rows, k, holder, region, price, qty, flag=False, make_cost=np.nan):
 
 
 @njit(cache=True)
-def _cut(rows, k):
+def first_rows(rows, k):
+    """The first ``k`` rows (the orders written)."""
     return rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k], rows[4][:k], rows[5][:k]
-
-
-@njit(cache=True)
-def concat(parts):
-    """One book from a tuple of row tuples (the rules' outputs), in order."""
-    size = 0
-    for i in range(len(parts)):
-        size += parts[i][0].size
-    rows, k = _rows(size), 0
-    for i in range(len(parts)):
-        part = parts[i]
-        m = part[0].size
-        rows[0][k : k + m], rows[1][k : k + m], rows[2][k : k + m] = part[0], part[1], part[2]
-        rows[3][k : k + m], rows[4][k : k + m], rows[5][k : k + m] = part[3], part[4], part[5]
-        k += m
-    return rows
 
 
 @njit(cache=True)
@@ -94,24 +81,23 @@ def _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost):
 
 
 @njit(cache=True)
-def _two_step(buyers, region, value, run, cover, reference):
-    """A bid for this month's run at full value and one for cover just below it (capped)."""
-    rows, k = _rows(2 * buyers.size), 0
+def _two_step(rows, k, buyers, region, value, run, cover, reference):
+    """A bid for this month's run at full value and one for cover just below it (capped); 2 rows per buyer."""
     for i in range(buyers.size):
         if value[i] > 0:
             k = _put(rows, k, buyers[i], region[i], value[i], run[i])
     for i in range(buyers.size):
         if value[i] > 0:
             k = _put(rows, k, buyers[i], region[i], min(0.97 * value[i], COVER_CEILING * reference), cover[i])
-    return _cut(rows, k)
+    return k
 
 
 # ---------------------------------------------------------------- sellers
 
 
 @njit(cache=True)
-def stock_offers(sellers, stock, book_value, c, country, capacity, output_per_input, expected, reference, royalty,
-                 exportable, is_magnet):  # fmt: skip
+def stock_offers(rows, k, sellers, stock, book_value, c, country, capacity, output_per_input, expected, reference,
+                 royalty, exportable, is_magnet):  # fmt: skip
     """Producers offer their output stock at its expected price, less when stock piles up.
 
     ``sellers``: rows of the firms that sell commodity ``c`` from stock;
@@ -120,7 +106,6 @@ def stock_offers(sellers, stock, book_value, c, country, capacity, output_per_in
     below the salvage price, grossed up for a magnet maker's royalty.
     Magnet makers without a patent licence may sell only at home.
     """
-    rows, k = _rows(sellers.size), 0
     for h in sellers:
         qty = stock[h, c]
         if not qty > MIN_QTY_T:
@@ -134,52 +119,50 @@ def stock_offers(sellers, stock, book_value, c, country, capacity, output_per_in
         owed = royalty[h] if is_magnet else 0.0
         price = max(ask, SALVAGE_SHARE * reference) / (1.0 - owed)
         k = _put(rows, k, h, r, price, qty, is_magnet and not exportable[h])
-    return _cut(rows, k)
+    return k
 
 
 @njit(cache=True)
-def mine_offers(miners, country, unit_cost, capacity, subsidy, floor, expected):
+def mine_offers(rows, k, miners, country, unit_cost, capacity, subsidy, floor, expected):
     """Mines offer their capacity at unit cost net of subsidy and price-floor support; made to order."""
-    rows, k = _rows(miners.size), 0
     for h in miners:
         r = country[h]
         support = subsidy[r] + max(0.0, floor[r] - expected[r])
         k = _put(rows, k, h, r, unit_cost[h] - support, capacity[h], False, unit_cost[h])
-    return _cut(rows, k)
+    return k
 
 
 @njit(cache=True)
-def state_releases(n_firms, state_stock, release_t, expected):
+def state_releases(rows, k, n_firms, state_stock, release_t, expected):
     """States release stockpile (up to the month's release) at 80% of the expected price, at home."""
-    rows, k = _rows(release_t.size), 0
     for r in range(release_t.size):
         k = _put(rows, k, n_firms + r, r, 0.8 * expected[r], min(release_t[r], state_stock[r]), True)
-    return _cut(rows, k)
+    return k
 
 
 @njit(cache=True)
-def scrap_offers(recovered_t, recycling_cost):
+def scrap_offers(rows, k, recovered_t, recycling_cost):
     """Recycled NdPr from end-of-life magnets, sold at home at its recovery cost."""
-    rows, k = _rows(recovered_t.size), 0
     for r in range(recovered_t.size):
         k = _put(rows, k, -1, r, recycling_cost, recovered_t[r], True, recycling_cost)
-    return _cut(rows, k)
+    return k
 
 
 # ---------------------------------------------------------------- buyers
 
 
 @njit(cache=True)
-def state_purchases(n_firms, buy_t, ceiling):
+def state_purchases(rows, k, n_firms, buy_t, ceiling):
     """States buy for their stockpile up to the month's order, at most at their price ceiling."""
-    rows, k = _rows(buy_t.size), 0
     for r in range(buy_t.size):
         k = _put(rows, k, n_firms + r, r, ceiling[r], buy_t[r])
-    return _cut(rows, k)
+    return k
 
 
 @njit(cache=True)
-def separator_bids(sep, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference, cover):
+def separator_bids(
+    rows, k, sep, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference, cover
+):
     """Separators bid the value of their oxides (net of cost) for this month's run and their cover.
 
     ``oxide_value[r]``: value of one kg of feed's oxides and co-products in
@@ -194,11 +177,11 @@ def separator_bids(sep, country, unit_cost, env_cost, capacity, stock, on_order,
         value[i] = oxide_value[r] - unit_cost[h] - env_cost[r]
         run[i] = max(0.0, capacity[h] - held)
         more[i] = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run[i])
-    return _two_step(sep, region, value, run, more, reference)
+    return _two_step(rows, k, sep, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def magnet_ndpr_bids(makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
+def magnet_ndpr_bids(rows, k, makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
                      ndpr_per_t, reference, cover):  # fmt: skip
     """Magnet makers bid for NdPr oxide at the magnet's net value less its Dy/Tb, per t of oxide.
 
@@ -215,11 +198,11 @@ def magnet_ndpr_bids(makers, country, capacity, stock, on_order, magnet_prices, 
         cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
         run[i] = max(0.0, cap - held)
         more[i] = max(0.0, cap * (1.0 + cover[r]) - held - run[i])
-    return _two_step(makers, region, value, run, more, reference)
+    return _two_step(rows, k, makers, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def magnet_dytb_bids(makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
+def magnet_dytb_bids(rows, k, makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
                      ndpr_per_t, reference, cover):  # fmt: skip
     """Magnet makers bid for Dy/Tb for as many magnets as their NdPr allows, up to their cover.
 
@@ -242,11 +225,11 @@ def magnet_dytb_bids(makers, country, capacity, stock, on_order, magnet_prices, 
         held = _held(stock, on_order, h, DYTB)
         run[i] = max(0.0, min(capacity[h], feasible) * share - held)
         more[i] = max(0.0, feasible * share - held - run[i])
-    return _two_step(makers, region, value, run, more, reference)
+    return _two_step(rows, k, makers, region, value, run, more, reference)
 
 
 @njit(cache=True)
-def end_user_bids(users, country, sector, need, stock, on_order, curve_price, curve_share, content_share,
+def end_user_bids(rows, k, users, country, sector, need, stock, on_order, curve_price, curve_share, content_share,
                   content_sector, cover_price, cover):  # fmt: skip
     """End users bid along their sector's demand curve for this month's need, then for cover.
 
@@ -256,7 +239,6 @@ def end_user_bids(users, country, sector, need, stock, on_order, curve_price, cu
     curve (compliant), cover (any origin), cover (compliant).
     """
     steps = curve_price.shape[1]
-    rows, k = _rows(2 * users.size * (steps + 1)), 0
     for compliant in (False, True):
         for i in range(users.size):
             h, r, s = users[i], country[users[i]], sector[users[i]]
@@ -272,4 +254,4 @@ def end_user_bids(users, country, sector, need, stock, on_order, curve_price, cu
             run = max(0.0, need[i] - stock[h, MAGNET])
             more = max(0.0, need[i] * (1.0 + cover[r]) - _held(stock, on_order, h, MAGNET) - run)
             k = _put(rows, k, h, r, cover_price[r], more * cs if compliant else more * (1.0 - cs), compliant)
-    return _cut(rows, k)
+    return k

@@ -156,19 +156,21 @@ class RareEarthModel(mesa.Model):
         self.events_by_month: dict[int, list] = {}
         for ev in sc.events:
             self.events_by_month.setdefault(month_index(self.start_date, ev.date), []).append(ev)
-        self.project_firm = np.array([self.firms.index[p.firm] for p in sc.projects], dtype=np.int64)
-        self.project_month = np.array(
-            [month_index(self.start_date, p.online_date) for p in sc.projects], dtype=np.int64
+        #: Capacity additions by the month they come online: (firm rows, t/month) batches in the order queued.
+        self.projects: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.schedule_capacity(
+            [self.firms.index[p.firm] for p in sc.projects],
+            [p.capacity_t_per_year / 12.0 for p in sc.projects],
+            [month_index(self.start_date, p.online_date) for p in sc.projects],
         )
-        self.project_t_per_month = np.array([p.capacity_t_per_year / 12.0 for p in sc.projects])
 
-    def schedule_capacity(self, firms: np.ndarray, t_per_month: np.ndarray, month: np.ndarray) -> None:
-        """Queue capacity additions that arrive at ``month``."""
-        self.project_firm = np.concatenate([self.project_firm, np.asarray(firms, np.int64)])
-        self.project_t_per_month = np.concatenate([self.project_t_per_month, np.asarray(t_per_month, float)])
-        self.project_month = np.concatenate(
-            [self.project_month, np.broadcast_to(month, np.shape(firms)).astype(np.int64)]
-        )
+    def schedule_capacity(self, firms: np.ndarray, t_per_month: np.ndarray, month: np.ndarray | int) -> None:
+        """Queue capacity additions (t/month) for firm rows, arriving at ``month`` (one, or one per firm)."""
+        firms, added = np.asarray(firms, np.int64), np.asarray(t_per_month, float)
+        months = np.broadcast_to(np.asarray(month, np.int64), firms.shape)
+        for due in np.unique(months):
+            batch = months == due
+            self.projects.setdefault(int(due), []).append((firms[batch], added[batch]))
 
     # ---- public API -----------------------------------------------------------------------
     @property
@@ -308,7 +310,9 @@ class RareEarthModel(mesa.Model):
         """
         field, _, rest = instrument.partition(".")
         if field not in Policy.model_fields:
-            raise ScenarioError(f"policy.{instrument}: unknown instrument {field!r}; allowed: {', '.join(Policy.model_fields)}")
+            raise ScenarioError(
+                f"policy.{instrument}: unknown instrument {field!r}; allowed: {', '.join(Policy.model_fields)}"
+            )
         new = policy.model_copy()
         try:
             whole = value
@@ -322,9 +326,8 @@ class RareEarthModel(mesa.Model):
         return new
 
     def _bring_capacity_online(self) -> None:
-        due = self.project_month == self.month
-        if due.any():
-            np.add.at(self.firms.capacity_t_per_month, self.project_firm[due], self.project_t_per_month[due])
+        for firms, added in self.projects.pop(self.month, []):
+            np.add.at(self.firms.capacity_t_per_month, firms, added)
 
     def _draw_demand(self) -> None:
         f, mk = self.firms, self.spec.market

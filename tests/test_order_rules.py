@@ -13,6 +13,12 @@ from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 HOLDER, REGION, PRICE, QTY, FLAG, MAKE_COST = range(6)
 
 
+def written(rule, *args):
+    """The rows a rule writes into an empty book (room for 64)."""
+    rows = rules.empty_rows(64)
+    return rules.first_rows(rows, rule(rows, 0, *args))
+
+
 def test_stock_offer_eases_with_inventory_pressure_and_stops_at_salvage():
     # Three sellers of NdPr in region 0 (expected 60 USD/kg, reference 100), capacity 10 t/month:
     # holder 0 has 10 t (one month: no pressure) at book 50 -> asks max(60, 50) = 60;
@@ -21,7 +27,8 @@ def test_stock_offer_eases_with_inventory_pressure_and_stops_at_salvage():
     stock = np.zeros((3, 5))
     stock[:, NDPR] = [10.0, 30.0, 100.0]
     book = stock * 50.0 * 1000.0
-    rows = rules.stock_offers(
+    rows = written(
+        rules.stock_offers,
         np.arange(3), stock, book, NDPR, np.zeros(3, np.int64), np.full(3, 10.0), 1.0,
         np.array([60.0]), 100.0, np.zeros(3), np.ones(3, bool), False,
     )  # fmt: skip
@@ -35,7 +42,8 @@ def test_stock_offer_keeps_book_cost_unless_pressed_and_grosses_up_royalty():
     # it needs 80 / 0.8 = 100 to net 80. Without a licence (not exportable) it may sell only at home.
     stock = np.zeros((1, 5))
     stock[0, MAGNET] = 5.0
-    rows = rules.stock_offers(
+    rows = written(
+        rules.stock_offers,
         np.arange(1), stock, stock * 80.0 * 1000.0, MAGNET, np.zeros(1, np.int64), np.full(1, 5.0), 1.0,
         np.array([60.0]), 100.0, np.array([0.2]), np.zeros(1, bool), True,
     )  # fmt: skip
@@ -45,7 +53,8 @@ def test_stock_offer_keeps_book_cost_unless_pressed_and_grosses_up_royalty():
 
 def test_mine_offers_net_subsidy_and_floor_support_and_are_made_to_order():
     # Unit cost 20; subsidy 3 and a floor of 30 over an expected price of 25 (support 5): asks 12.
-    rows = rules.mine_offers(
+    rows = written(
+        rules.mine_offers,
         np.array([0]), np.zeros(1, np.int64), np.array([20.0]), np.array([7.0]),
         np.array([3.0]), np.array([30.0]), np.array([25.0]),
     )  # fmt: skip
@@ -58,7 +67,8 @@ def test_separator_bids_run_then_cover_and_drop_unprofitable_plants():
     # Plant 1 (cost 60) values feed below zero and bids nothing.
     stock, on_order = np.zeros((2, 5)), np.zeros((2, 5))
     stock[0, CONC], on_order[0, HEAVY] = 20.0, 10.0
-    rows = rules.separator_bids(
+    rows = written(
+        rules.separator_bids,
         np.arange(2), np.zeros(2, np.int64), np.array([10.0, 60.0]), np.array([2.0]), np.full(2, 100.0),
         stock, on_order, np.array([50.0]), 20.0, np.array([1.0]),
     )  # fmt: skip
@@ -74,7 +84,8 @@ def test_end_user_bids_split_need_over_curve_and_content_rule():
     # at the cover price of 120, split the same way.
     stock, on_order = np.zeros((1, 5)), np.zeros((1, 5))
     stock[0, MAGNET] = 4.0
-    rows = rules.end_user_bids(
+    rows = written(
+        rules.end_user_bids,
         np.array([0]), np.zeros(1, np.int64), np.zeros(1, np.int64), np.array([10.0]), stock, on_order,
         np.array([[100.0, 200.0]]), np.array([[0.75, 0.25]]), np.array([0.4]), np.array([[1.0]]),
         np.array([120.0]), np.array([1.0]),
@@ -174,9 +185,9 @@ def test_cover_months_add_precaution_when_restrictions_are_expected():
 
 
 def test_rows_without_tonnage_or_finite_price_are_left_out():
-    rows = rules.state_purchases(4, np.array([0.0, 5.0, 1e-12]), np.array([10.0, np.inf, 10.0]))
+    rows = written(rules.state_purchases, 4, np.array([0.0, 5.0, 1e-12]), np.array([10.0, np.inf, 10.0]))
     assert rows[HOLDER].size == 0
-    rows = rules.state_releases(4, np.array([3.0, 9.0]), np.array([5.0, 2.0]), np.array([1e-4, 50.0]))
+    rows = written(rules.state_releases, 4, np.array([3.0, 9.0]), np.array([5.0, 2.0]), np.array([1e-4, 50.0]))
     assert rows[HOLDER].tolist() == [4, 5] and rows[QTY].tolist() == [3.0, 2.0]
     assert rows[PRICE] == pytest.approx([1e-3, 40.0])  # prices are at least MIN_PRICE_USD_PER_KG
 
