@@ -114,10 +114,10 @@ def stock_offers(rows, k, sellers, stock, book_value, c, country, capacity, outp
         monthly = max(capacity[h], 1e-9) * output_per_input
         excess = max(0.0, qty / monthly - NORMAL_STOCK_MONTHS)
         pressure = min(max(1.0 - PRESSURE_SLOPE * excess, PRESSURE_FLOOR), 1.0)
-        book = book_value[h, c] / qty / 1000.0
-        ask = max(expected[r], book * (excess <= 0)) * pressure
-        owed = royalty[h] if is_magnet else 0.0
-        price = max(ask, SALVAGE_SHARE * reference) / (1.0 - owed)
+        book = book_value[h, c] / qty / 1000.0 if excess <= 0 else 0.0  # (divisions dominate this loop)
+        price = max(max(expected[r], book) * pressure, SALVAGE_SHARE * reference)
+        if is_magnet:
+            price /= 1.0 - royalty[h]
         k = _put(rows, k, h, r, price, qty, is_magnet and not exportable[h])
     return k
 

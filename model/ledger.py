@@ -167,10 +167,10 @@ def withdraw_at_cost(stock, value, holders, c, tonnes):
     """
     taken = np.zeros(holders.size)
     for k in range(holders.size):
-        if holders[k] >= 0:
+        if holders[k] >= 0 and tonnes[k] != 0.0:
             taken[k] = _book_value(stock, value, holders[k], c, tonnes[k])
     for k in range(holders.size):
-        if holders[k] >= 0:
+        if holders[k] >= 0 and tonnes[k] != 0.0:
             stock[holders[k], c] -= tonnes[k]
             value[holders[k], c] -= taken[k]
     return taken

@@ -48,6 +48,8 @@ def settle_sellers(accounts, produced, c, holder, region, domestic, make_cost, s
     withdraw_at_cost(stock, value, holder, c, sold)
     revenue = np.zeros(holder.size)
     for k in range(holder.size):
+        if sold[k] == 0.0:  # unsold offers move nothing (many, in a large book)
+            continue
         price = r_price[region[k]] if domestic[k] else r_producer[region[k]]
         payee = holder[k] if firm[k] else outside
         revenue[k] = sold[k] * price * K
@@ -83,6 +85,8 @@ def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_com
     n_firms = outside - books.shape[1]
     paid, held = np.zeros(holder.size), np.zeros(holder.size)
     for k in range(holder.size):
+        if filled[k] == 0.0:  # unfilled bids move nothing
+            continue
         j, h = region[k], holder[k]
         paid[k] = filled[k] * (r_compliant[j] if compliant[k] else r_price[j]) * K
         cash[h] -= paid[k]

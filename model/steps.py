@@ -131,12 +131,15 @@ def allocate(step_of_offer, offer_qty, step_qty, step_sold):
     n_steps = step_qty.size
     sold, placed = np.zeros(offer_qty.size), np.zeros(n_steps)
     top, largest = np.full(n_steps, -np.inf), np.full(n_steps, -1, np.int64)
+    share = np.zeros(n_steps)  # of each offer's quantity sold, by step
+    for s in range(n_steps):
+        if step_qty[s] > 0:
+            share[s] = min(max(step_sold[s] / step_qty[s], 0.0), 1.0)
     for k in range(offer_qty.size):
         s = step_of_offer[k]
         if s < 0:
             continue
-        share = step_sold[s] / step_qty[s] if step_qty[s] > 0 else 0.0
-        sold[k] = offer_qty[k] * min(max(share, 0.0), 1.0)
+        sold[k] = offer_qty[k] * share[s]
         placed[s] += sold[k]
         if offer_qty[k] >= top[s]:
             top[s], largest[s] = offer_qty[k], k
