@@ -64,10 +64,9 @@ N_PARAMS = 13
 def producing(rows, active):
     """The rows whose plants are built and not idled this month."""
     out, k = np.empty(rows.size, np.int64), 0
-    for h in rows:
-        if active[h]:
-            out[k] = h
-            k += 1
+    for h in rows:  # branch-free: idled plants are scattered
+        out[k] = h
+        k += active[h]
     return out[:k]
 
 

@@ -145,15 +145,21 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
     """
     wealth, tonnes = np.zeros((3, n_regions)), np.zeros(stock.shape[1])
     n_firms = country.size
+    g0, r0, acc = 0, 0, 0.0  # the wealth cell being summed, in a register (holders come grouped)
     for h in range(stock.shape[0]):
         w = cash[h]
         for c in range(stock.shape[1]):
             w += stock_value[h, c]
             tonnes[c] += stock[h, c]
         if h >= n_firms:
-            wealth[2, h - n_firms] += w
+            g, r = 2, h - n_firms
         else:
-            wealth[0 if stage[h] <= MAGNETS else 1, country[h]] += w
+            g, r = (0 if stage[h] <= MAGNETS else 1), country[h]
+        if g != g0 or r != r0:
+            wealth[g0, r0] = acc
+            g0, r0, acc = g, r, wealth[g, r]
+        acc += w
+    wealth[g0, r0] = acc
     return wealth, tonnes
 
 
@@ -161,9 +167,14 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
 def output_by_stage(output, stage, country, n_regions):
     """Output (t) by stage (mining, separation, magnets) and region."""
     out = np.zeros((3, n_regions))
+    g0, r0, acc = 0, 0, 0.0  # the cell being summed, in a register (firms come grouped)
     for h in range(output.size):
         if stage[h] <= MAGNETS:
-            out[stage[h], country[h]] += output[h]
+            if stage[h] != g0 or country[h] != r0:
+                out[g0, r0] = acc
+                g0, r0, acc = stage[h], country[h], out[stage[h], country[h]]
+            acc += output[h]
+    out[g0, r0] = acc
     return out
 
 

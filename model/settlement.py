@@ -84,13 +84,14 @@ def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_com
     outside = cash.size - 1
     n_firms = outside - books.shape[1]
     paid, held = np.zeros(holder.size), np.zeros(holder.size)
+    received = cash[outside]  # the clearing house's cash, in a register (bidders are never the house)
     for k in range(holder.size):
         if filled[k] == 0.0:  # unfilled bids move nothing
             continue
         j, h = region[k], holder[k]
         paid[k] = filled[k] * (r_compliant[j] if compliant[k] else r_price[j]) * K
         cash[h] -= paid[k]
-        cash[outside] += paid[k]
+        received += paid[k]
         if compliant[k]:
             credit = content_premium[j] * filled[k] * K
             cash[n_firms + j] -= credit
@@ -101,6 +102,7 @@ def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_com
         value[h, c] += paid[k] * (1.0 - review_share[j])
         on_order[h, c] += held[k]
         books[PURCHASES, j] += paid[k]
+    cash[outside] = received
     return paid, held
 
 

@@ -116,12 +116,17 @@ def aggregate(region, price, qty, n_regions, resolution):
     ids, n_steps = _step_ids(region, bins, keep, n_regions)
     step_region = np.empty(n_steps, np.int64)
     step_qty, value = np.zeros(n_steps), np.zeros(n_steps)
+    s0, q, v = 0, 0.0, 0.0  # the step being summed, in registers (orders of a step often come together)
     for k in range(keep.size):
         o, s = keep[k], ids[k]
+        if s != s0:
+            step_qty[s0], value[s0] = q, v
+            s0, q, v = s, step_qty[s], value[s]
         step_of[o] = s
         step_region[s] = region[o]
-        step_qty[s] += qty[o]
-        value[s] += qty[o] * price[o]
+        q += qty[o]
+        v += qty[o] * price[o]
+    step_qty[s0], value[s0] = q, v
     return step_region, value / step_qty, step_qty, step_of
 
 
