@@ -94,7 +94,7 @@ def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy,
 def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, profit_months, capacity,
                       exit_after, restart_after):  # fmt: skip
     """Count loss and profit months, idle and restart plants in place; returns (idled, restarted) rows."""
-    idled, restarted = np.zeros(stage.size, np.bool_), np.zeros(stage.size, np.bool_)
+    idled, restarted, n_idled, n_restarted = np.empty(stage.size, np.int64), np.empty(stage.size, np.int64), 0, 0
     for h in range(stage.size):
         producer = stage[h] <= MAGNETS
         band = IDLE_BAND * unit_cost[h]
@@ -103,10 +103,10 @@ def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, p
         loss_months[h] = loss_months[h] + 1 if losing and active[h] else 0
         profit_months[h] = profit_months[h] + 1 if winning and not active[h] else 0
         if active[h] and loss_months[h] >= exit_after and capacity[h] > 0:
-            active[h], idled[h] = False, True
+            active[h], idled[n_idled], n_idled = False, h, n_idled + 1
         elif not active[h] and profit_months[h] >= restart_after:
-            active[h], restarted[h] = True, True
-    return np.flatnonzero(idled), np.flatnonzero(restarted)
+            active[h], restarted[n_restarted], n_restarted = True, h, n_restarted + 1
+    return idled[:n_idled], restarted[:n_restarted]
 
 
 def invest(model: RareEarthModel, margin: np.ndarray) -> None:

@@ -141,16 +141,18 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
     """Wealth by group and region, and tonnes held by commodity, in one pass over the holders.
 
     Wealth is cash plus stock book value (USD) of producers (row 0), end
-    users (row 1) and states (row 2).
+    users (row 1) and states (row 2). Tonnes (for the conservation check)
+    are summed as four interleaved partial sums, which runs faster than one
+    running sum per commodity.
     """
-    wealth, tonnes = np.zeros((3, n_regions)), np.zeros(stock.shape[1])
+    wealth, tonnes = np.zeros((3, n_regions)), np.zeros((4, stock.shape[1]))  # tonnes: 4 partial sums
     n_firms = country.size
     g0, r0, acc = 0, 0, 0.0  # the wealth cell being summed, in a register (holders come grouped)
     for h in range(stock.shape[0]):
         w = cash[h]
         for c in range(stock.shape[1]):
             w += stock_value[h, c]
-            tonnes[c] += stock[h, c]
+            tonnes[h & 3, c] += stock[h, c]
         if h >= n_firms:
             g, r = 2, h - n_firms
         else:
@@ -160,7 +162,7 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
             g0, r0, acc = g, r, wealth[g, r]
         acc += w
     wealth[g0, r0] = acc
-    return wealth, tonnes
+    return wealth, tonnes.sum(axis=0)
 
 
 @njit(cache=True)

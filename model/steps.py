@@ -102,17 +102,19 @@ def _step_ids(region, bins, keep, n_regions):
 def aggregate(region, price, qty, n_regions, resolution):
     """Compiled :func:`aggregate_steps` for typed, valid arrays."""
     step_of = np.full(qty.size, -1, np.int64)
-    keep = np.flatnonzero(qty > 0)
-    if keep.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), step_of
     width = np.log1p(resolution)
-    bins = np.empty(keep.size, np.int64)
+    keep, bins, m = np.empty(qty.size, np.int64), np.empty(qty.size, np.int64), 0
     last_price, last_bin = np.nan, 0
-    for k in range(keep.size):  # orders often repeat a price (a floor, a region's expected price)
-        p = price[keep[k]]
-        if p != last_price:
-            last_price, last_bin = p, _bin(p, width)
-        bins[k] = last_bin
+    for o in range(qty.size):  # the orders with tonnage, and their bins
+        if qty[o] > 0:
+            p = price[o]
+            if p != last_price:  # orders often repeat a price (a floor, a region's expected price)
+                last_price, last_bin = p, _bin(p, width)
+            keep[m], bins[m] = o, last_bin
+            m += 1
+    if m == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), step_of
+    keep, bins = keep[:m], bins[:m]
     ids, n_steps = _step_ids(region, bins, keep, n_regions)
     step_region = np.empty(n_steps, np.int64)
     step_qty, value = np.zeros(n_steps), np.zeros(n_steps)
