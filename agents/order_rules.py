@@ -80,16 +80,14 @@ def _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost):
     return expected_magnet[r] * (1.0 - royalty[h]) + subsidy_magnet[r] - unit_cost[h]
 
 
-@njit(cache=True)
-def _two_step(rows, k, buyers, region, value, run, cover, reference):
-    """A bid for this month's run at full value and one for cover just below it (capped); 2 rows per buyer."""
-    for i in range(buyers.size):
-        if value[i] > 0:
-            k = _put(rows, k, buyers[i], region[i], value[i], run[i])
-    for i in range(buyers.size):
-        if value[i] > 0:
-            k = _put(rows, k, buyers[i], region[i], min(0.97 * value[i], COVER_CEILING * reference), cover[i])
-    return k
+@njit(cache=True, inline="always")
+def _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference):
+    """A buyer's bid for this month's run at full value, or (cover pass) for cover just below it (capped)."""
+    if not value > 0:
+        return k
+    if cover_pass:
+        return _put(rows, k, h, r, min(0.97 * value, COVER_CEILING * reference), more)
+    return _put(rows, k, h, r, value, run)
 
 
 # ---------------------------------------------------------------- sellers
@@ -169,15 +167,15 @@ def separator_bids(
     region ``r`` at expected prices plus subsidies; feed held counts both
     concentrates in stock or on order; ``cover[r]``: months of cover wanted.
     """
-    region, value = country[sep], np.empty(sep.size)
-    run, more = np.empty(sep.size), np.empty(sep.size)
-    for i in range(sep.size):
-        h, r = sep[i], country[sep[i]]
-        held = stock[h, CONC] + stock[h, HEAVY] + on_order[h, CONC] + on_order[h, HEAVY]
-        value[i] = oxide_value[r] - unit_cost[h] - env_cost[r]
-        run[i] = max(0.0, capacity[h] - held)
-        more[i] = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run[i])
-    return _two_step(rows, k, sep, region, value, run, more, reference)
+    for cover_pass in (False, True):  # every run bid, then every cover bid
+        for h in sep:
+            r = country[h]
+            held = stock[h, CONC] + stock[h, HEAVY] + on_order[h, CONC] + on_order[h, HEAVY]
+            value = oxide_value[r] - unit_cost[h] - env_cost[r]
+            run = max(0.0, capacity[h] - held)
+            more = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run)
+            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
+    return k
 
 
 @njit(cache=True)
@@ -189,16 +187,16 @@ def magnet_ndpr_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     price)`` by region, USD/kg.
     """
     expected_magnet, subsidy_magnet, expected_dytb = magnet_prices
-    region, value = country[makers], np.empty(makers.size)
-    run, more = np.empty(makers.size), np.empty(makers.size)
-    for i in range(makers.size):
-        h, r = makers[i], country[makers[i]]
-        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
-        value[i] = (net - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
-        cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
-        run[i] = max(0.0, cap - held)
-        more[i] = max(0.0, cap * (1.0 + cover[r]) - held - run[i])
-    return _two_step(rows, k, makers, region, value, run, more, reference)
+    for cover_pass in (False, True):  # every run bid, then every cover bid
+        for h in makers:
+            r = country[h]
+            net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+            value = (net - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
+            cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
+            run = max(0.0, cap - held)
+            more = max(0.0, cap * (1.0 + cover[r]) - held - run)
+            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
+    return k
 
 
 @njit(cache=True)
@@ -213,19 +211,20 @@ def magnet_dytb_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     do not bid.
     """
     expected_magnet, subsidy_magnet, price_ndpr = magnet_prices
-    makers = makers[dytb_share[makers] > 0]
-    region, value = country[makers], np.empty(makers.size)
-    run, more = np.empty(makers.size), np.empty(makers.size)
-    for i in range(makers.size):
-        h, r = makers[i], country[makers[i]]
-        share = dytb_share[h]
-        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
-        value[i] = min((net - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
-        feasible = min(capacity[h] * (1.0 + cover[r]), _held(stock, on_order, h, NDPR) / ndpr_per_t)
-        held = _held(stock, on_order, h, DYTB)
-        run[i] = max(0.0, min(capacity[h], feasible) * share - held)
-        more[i] = max(0.0, feasible * share - held - run[i])
-    return _two_step(rows, k, makers, region, value, run, more, reference)
+    for cover_pass in (False, True):  # every run bid, then every cover bid
+        for h in makers:
+            share = dytb_share[h]
+            if not share > 0:
+                continue
+            r = country[h]
+            net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+            value = min((net - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
+            feasible = min(capacity[h] * (1.0 + cover[r]), _held(stock, on_order, h, NDPR) / ndpr_per_t)
+            held = _held(stock, on_order, h, DYTB)
+            run = max(0.0, min(capacity[h], feasible) * share - held)
+            more = max(0.0, feasible * share - held - run)
+            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
+    return k
 
 
 @njit(cache=True)
