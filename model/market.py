@@ -261,25 +261,34 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
 
 @njit(cache=True)
 def _market_network(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
-    """Build the fixed arcs (and where they run) and four curves per region with their steps.
+    """Build the fixed arcs (and where they run), and the curves that have steps, with their steps.
 
     Curves per region ``r``: supply (source->S_r), domestic-only supply
-    (source->D_r), demand (D_r->sink), compliant demand (C_r->sink).
+    (source->D_r), demand (D_r->sink), compliant demand (C_r->sink); only
+    those with steps are built (an empty curve carries nothing), in that order.
     """
     wants_compliant = np.zeros(n, np.bool_)
     for k in range(d_region.size):
         if d_comp[k]:
             wants_compliant[d_region[k]] = True
     fixed, arc_where = _fixed_arcs(n, wants_compliant, *links)
-    tail, head = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64)
-    for r in range(n):
-        tail[4 * r], head[4 * r] = SOURCE, _node(0, n, r)
-        tail[4 * r + 1], head[4 * r + 1] = SOURCE, _node(2, n, r)
-        tail[4 * r + 2], head[4 * r + 2] = _node(2, n, r), SINK
-        tail[4 * r + 3], head[4 * r + 3] = _node(3, n, r), SINK
-    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))
+    curve = np.concatenate((4 * s_region + s_dom, 4 * d_region + 2 + d_comp))  # 4 r + kind
+    number = np.full(4 * n, -1, np.int64)
+    for k in range(curve.size):
+        number[curve[k]] = 0
+    tail, head, live = np.empty(4 * n, np.int64), np.empty(4 * n, np.int64), 0
+    for g in range(4 * n):
+        if number[g] < 0:
+            continue
+        r, kind = g // 4, g % 4
+        tail[live] = (SOURCE, SOURCE, _node(2, n, r), _node(3, n, r))[kind]
+        head[live] = (_node(0, n, r), _node(2, n, r), SINK, SINK)[kind]
+        number[g] = live
+        live += 1
+    for k in range(curve.size):
+        curve[k] = number[curve[k]]
     steps = (curve, np.concatenate((s_price, -d_price)), np.concatenate((s_qty, d_qty)))
-    return fixed, arc_where, (tail, head), steps
+    return fixed, arc_where, (tail[:live], head[:live]), steps
 
 
 @njit(cache=True)
