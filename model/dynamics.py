@@ -51,7 +51,7 @@ def month_end(model: RareEarthModel) -> np.ndarray:
     return margin
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
                ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
                restrictions):  # fmt: skip
@@ -74,7 +74,7 @@ def _month_end(weight, price, expected, reference, firms, idling, royalty, subsi
     return margin, idled, restarted, expect
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy, env_cost, light_recipe, ndpr_per_t):
     margin = np.zeros(stage.size)
     for h in range(stage.size):
@@ -90,7 +90,7 @@ def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy,
     return margin
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, profit_months, capacity,
                       exit_after, restart_after):  # fmt: skip
     """Count loss and profit months, idle and restart plants in place; returns (idled, restarted) rows."""
@@ -128,7 +128,7 @@ def invest(model: RareEarthModel, margin: np.ndarray) -> None:
     model.output_window_t[:] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _thrift(magnet_price, reference, intensity, trigger, thrift_max, floor):
     """Lower magnet intensity [region, sector] where the expected magnet price stays above the sector's trigger."""
     for r in range(intensity.shape[0]):

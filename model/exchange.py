@@ -42,7 +42,7 @@ from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 from model.trade import deliver_reviewed, file_for_review
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def markets(month, months_left, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
             record, review, making):  # fmt: skip
     """The month's markets upstream to downstream, with production between them (one compiled call).
@@ -93,7 +93,7 @@ def markets(month, months_left, cols, rosters, accounts, prices, policy, demand,
     return between, turnover, failed
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _market(month, months_left, c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
             record, review):  # fmt: skip
     """One commodity's market with its licence reviews; returns (between USD, turnover USD, converged)."""
@@ -112,7 +112,7 @@ def _market(month, months_left, c, cols, rosters, accounts, prices, policy, dema
     return between, turnover, converged
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def trade(c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle, record):
     """Clear and settle commodity ``c`` for this month (see the module docstring)."""
     transport, duty_rate, tariff_rate, delay, link_open, licensed, compliant_origin, link_cap, export_cap = links
@@ -152,7 +152,7 @@ def trade(c, cols, rosters, accounts, prices, policy, demand, params, links, mar
     return flows, compliant, p, p_producer, p_compliant, paid.sum() - revenue.sum() - between, paid.sum(), converged
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fill_missing_prices(price, producer_price, compliant_price, previous):
     """Nodes with no market this month keep last month's price, so prices stay finite.
 

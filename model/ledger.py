@@ -132,14 +132,14 @@ class Ledger:
 # For kernels that settle many orders at once; each mirrors a Ledger method.
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _book_value(stock, value, h, c, tonnes):
     """Book value of ``tonnes`` of holder ``h``'s stock of ``c`` at its average cost (at most all of it)."""
     s = stock[h, c]
     return value[h, c] * min(tonnes / s, 1.0) if s > 1e-12 else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def take(stock, value, used, h, c, tonnes):
     """Holder ``h`` uses up to ``tonnes`` of ``c`` (never more than it holds); returns their book value."""
     tonnes = min(tonnes, stock[h, c])
@@ -150,7 +150,7 @@ def take(stock, value, used, h, c, tonnes):
     return taken
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def put(stock, value, produced, h, c, tonnes, usd):
     """Holder ``h`` makes ``tonnes`` of ``c`` at book value ``usd``."""
     stock[h, c] += tonnes
@@ -158,7 +158,7 @@ def put(stock, value, produced, h, c, tonnes, usd):
     produced[c] += tonnes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def withdraw_at_cost(stock, value, holders, c, tonnes):
     """Take tonnes out of holders' stock at average book cost (sold or used); returns their value.
 

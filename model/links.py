@@ -32,7 +32,7 @@ class LinkState:
     compliant_origin: np.ndarray  # [exporter, importer] bool: counts for content rules
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def link_costs(exporter_price, transport, duty_rate, tariff_rate, delay_months, carry_share):
     """Per-kg costs of each link ``[exporter, importer]`` for one commodity, USD/kg.
 

@@ -111,7 +111,7 @@ class PolicyArrays:
             _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def export_allowance(quota, exported, months_left):
     """Export allowance by exporter for the month, t: the year's quota left over the months left (inf: no quota)."""
     allowance = np.full(quota.size, np.inf)
@@ -122,7 +122,7 @@ def export_allowance(quota, exported, months_left):
     return allowance
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open):
     """Buyers expect restrictions on a commodity when a major supplier restricts it.
 

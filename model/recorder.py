@@ -136,7 +136,7 @@ class Recorder:
         }
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def holdings(cash, stock, stock_value, country, stage, n_regions):
     """Wealth by group and region, and tonnes held by commodity, in one pass over the holders.
 
@@ -165,7 +165,7 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
     return wealth, tonnes.sum(axis=0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def output_by_stage(output, stage, country, n_regions):
     """Output (t) by stage (mining, separation, magnets) and region."""
     out = np.zeros((3, n_regions))

@@ -59,7 +59,7 @@ def log_price(price: np.ndarray) -> np.ndarray:
 # Every compiled function here calls only others in this file.
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bin(price, width):
     """Log-price bin of one price (see ``log_price``)."""
     scaled = abs(price) / PRICE_SCALE_USD_PER_KG
@@ -67,7 +67,7 @@ def _bin(price, width):
     return np.int64(np.floor(np.copysign(out, price) / width))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _step_ids(region, bins, keep, n_regions):
     """Step index of each kept order: distinct (region, bin) pairs numbered in sorted order."""
     lo, hi = bins.min(), bins.max()
@@ -98,7 +98,7 @@ def _step_ids(region, bins, keep, n_regions):
     return ids, count + 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def aggregate(region, price, qty, n_regions, resolution):
     """Compiled :func:`aggregate_steps` for typed, valid arrays."""
     step_of = np.full(qty.size, -1, np.int64)
@@ -132,7 +132,7 @@ def aggregate(region, price, qty, n_regions, resolution):
     return step_region, value / step_qty, step_qty, step_of
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def allocate(step_of_offer, offer_qty, step_qty, step_sold):
     """Compiled :func:`allocate_to_offers` for typed, valid arrays."""
     n_steps = step_qty.size
