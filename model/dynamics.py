@@ -98,10 +98,11 @@ def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, p
     for h in range(stage.size):
         producer = stage[h] <= MAGNETS
         band = IDLE_BAND * unit_cost[h]
-        losing = producer and margin[h] < -band and not rationed[h]
-        winning = producer and margin[h] > band
-        loss_months[h] = loss_months[h] + 1 if losing and active[h] else 0
-        profit_months[h] = profit_months[h] + 1 if winning and not active[h] else 0
+        # Counters without branches (margins' signs are unpredictable): & on bools, times a bool.
+        losing = producer & (margin[h] < -band) & (not rationed[h]) & active[h]
+        winning = producer & (margin[h] > band) & (not active[h])
+        loss_months[h] = (loss_months[h] + 1) * losing
+        profit_months[h] = (profit_months[h] + 1) * winning
         if active[h] and loss_months[h] >= exit_after and capacity[h] > 0:
             active[h], idled[n_idled], n_idled = False, h, n_idled + 1
         elif not active[h] and profit_months[h] >= restart_after:
