@@ -22,7 +22,6 @@ as a few tuples of arrays, packed by :func:`agents.behaviour.book_inputs`:
 """
 
 import numpy as np
-from numba import njit
 
 from agents.order_rules import (
     CONC,
@@ -44,6 +43,7 @@ from agents.order_rules import (
     state_releases,
     stock_offers,
 )
+from model.compiled import kernel
 
 #: Roster positions in ``rosters``.
 MINERS_CONC, MINERS_HEAVY, SEPARATORS, HEAVY_SEPARATORS, MAGNET_MAKERS, END_USERS = range(6)
@@ -60,7 +60,7 @@ P_INPUT_COVER_DAYS, P_PRECAUTION_DAYS, P_RECIPE_LIGHT, P_RECIPE_HEAVY = 5, 6, 7,
 N_PARAMS = 13
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def producing(rows, active):
     """The rows whose plants are built and not idled this month."""
     out, k = np.empty(rows.size, np.int64), 0
@@ -70,7 +70,7 @@ def producing(rows, active):
     return out[:k]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
     """Everything for sale of commodity ``c`` this month (order rows, see :mod:`agents.order_rules`)."""
     country, _, capacity, unit_cost, _, active = cols
@@ -98,7 +98,7 @@ def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
     return first_rows(rows, k)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def bid_book(c, cols, rosters, accounts, prices, policy, demand, params):
     """Everything wanted of commodity ``c`` this month (order rows, see :mod:`agents.order_rules`)."""
     country, sector, capacity, unit_cost, dytb_share, active = cols

@@ -14,7 +14,8 @@ or state it is given, two per separator or magnet maker and ``2 (steps +
 """
 
 import numpy as np
-from numba import njit
+
+from model.compiled import kernel
 
 #: Order rows: (holder, region, price USD/kg, qty t, flag, make_cost USD/kg).
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -39,14 +40,14 @@ CONC, HEAVY, NDPR, DYTB, MAGNET = range(5)
 # ---------------------------------------------------------------- order rows
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def empty_rows(size):
     """Order rows with room for ``size`` orders (uninitialised: :func:`_put` writes every field)."""
     return (np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size), np.empty(size),
             np.empty(size, np.bool_), np.empty(size))  # fmt: skip
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _put(rows, k, holder, region, price, qty, flag=False, make_cost=np.nan):
     """Write order ``k`` if it has tonnage and a finite price; returns the next free row."""
     if not (qty > MIN_QTY_T and np.isfinite(price)):
@@ -56,31 +57,31 @@ def _put(rows, k, holder, region, price, qty, flag=False, make_cost=np.nan):
     return k + 1
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def first_rows(rows, k):
     """The first ``k`` rows (the orders written)."""
     return rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k], rows[4][:k], rows[5][:k]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def cover_months(input_cover_days, precautionary_cover_days, expect_restriction):
     """Months of input cover a buyer wants: normal, plus more when restrictions are expected."""
     return (input_cover_days + precautionary_cover_days * expect_restriction) / DAYS_PER_MONTH
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _held(stock, on_order, h, c):
     """Tonnes of ``c`` holder ``h`` has in stock or on order."""
     return stock[h, c] + on_order[h, c]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost):
     """A maker's expected magnet revenue per kg net of royalty, plus subsidy, less processing cost."""
     return expected_magnet[r] * (1.0 - royalty[h]) + subsidy_magnet[r] - unit_cost[h]
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference):
     """A buyer's bid for this month's run at full value, or (cover pass) for cover just below it (capped)."""
     if not value > 0:
@@ -93,7 +94,7 @@ def _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference):
 # ---------------------------------------------------------------- sellers
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def stock_offers(rows, k, sellers, stock, book_value, c, country, capacity, output_per_input, expected, reference,
                  royalty, exportable, is_magnet):  # fmt: skip
     """Producers offer their output stock at its expected price, less when stock piles up.
@@ -120,7 +121,7 @@ def stock_offers(rows, k, sellers, stock, book_value, c, country, capacity, outp
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def mine_offers(rows, k, miners, country, unit_cost, capacity, subsidy, floor, expected):
     """Mines offer their capacity at unit cost net of subsidy and price-floor support; made to order."""
     for h in miners:
@@ -130,7 +131,7 @@ def mine_offers(rows, k, miners, country, unit_cost, capacity, subsidy, floor, e
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def state_releases(rows, k, n_firms, state_stock, release_t, expected):
     """States release stockpile (up to the month's release) at 80% of the expected price, at home."""
     for r in range(release_t.size):
@@ -138,7 +139,7 @@ def state_releases(rows, k, n_firms, state_stock, release_t, expected):
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def scrap_offers(rows, k, recovered_t, recycling_cost):
     """Recycled NdPr from end-of-life magnets, sold at home at its recovery cost."""
     for r in range(recovered_t.size):
@@ -149,7 +150,7 @@ def scrap_offers(rows, k, recovered_t, recycling_cost):
 # ---------------------------------------------------------------- buyers
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def state_purchases(rows, k, n_firms, buy_t, ceiling):
     """States buy for their stockpile up to the month's order, at most at their price ceiling."""
     for r in range(buy_t.size):
@@ -157,7 +158,7 @@ def state_purchases(rows, k, n_firms, buy_t, ceiling):
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def separator_bids(
     rows, k, sep, country, unit_cost, env_cost, capacity, stock, on_order, oxide_value, reference, cover
 ):
@@ -178,7 +179,7 @@ def separator_bids(
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def magnet_ndpr_bids(rows, k, makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
                      ndpr_per_t, reference, cover):  # fmt: skip
     """Magnet makers bid for NdPr oxide at the magnet's net value less its Dy/Tb, per t of oxide.
@@ -199,7 +200,7 @@ def magnet_ndpr_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def magnet_dytb_bids(rows, k, makers, country, capacity, stock, on_order, magnet_prices, royalty, unit_cost, dytb_share,
                      ndpr_per_t, reference, cover):  # fmt: skip
     """Magnet makers bid for Dy/Tb for as many magnets as their NdPr allows, up to their cover.
@@ -227,7 +228,7 @@ def magnet_dytb_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def end_user_bids(rows, k, users, country, sector, need, stock, on_order, curve_price, curve_share, content_share,
                   content_sector, cover_price, cover):  # fmt: skip
     """End users bid along their sector's demand curve for this month's need, then for cover.

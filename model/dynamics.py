@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from agents.behaviour import CONC, DYTB, MAGNET, NDPR
 from agents.firms import MAGNETS, MINING, SEPARATION
+from model.compiled import kernel
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 from model.policy_arrays import restriction_expectations
 
@@ -51,7 +51,7 @@ def month_end(model: RareEarthModel) -> np.ndarray:
     return margin
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
                ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
                restrictions):  # fmt: skip
@@ -74,7 +74,7 @@ def _month_end(weight, price, expected, reference, firms, idling, royalty, subsi
     return margin, idled, restarted, expect
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy, env_cost, light_recipe, ndpr_per_t):
     margin = np.zeros(stage.size)
     for h in range(stage.size):
@@ -90,7 +90,7 @@ def _margins(stage, output, country, unit_cost, dytb_share, royalty, e, subsidy,
     return margin
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, profit_months, capacity,
                       exit_after, restart_after):  # fmt: skip
     """Count loss and profit months, idle and restart plants in place; returns (idled, restarted) rows."""
@@ -129,7 +129,7 @@ def invest(model: RareEarthModel, margin: np.ndarray) -> None:
     model.output_window_t[:] = 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _thrift(magnet_price, reference, intensity, trigger, thrift_max, floor):
     """Lower magnet intensity [region, sector] where the expected magnet price stays above the sector's trigger."""
     for r in range(intensity.shape[0]):

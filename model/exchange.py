@@ -30,10 +30,10 @@ converged)``.
 """
 
 import numpy as np
-from numba import njit
 
 from agents.books import END_USERS, MAGNET_MAKERS, P_NDPR_PER_T, SEPARATORS, bid_book, offer_book, producing
 from agents.order_rules import CONC, DYTB, HEAVY, MAGNET, NDPR
+from model.compiled import kernel
 from model.links import link_costs
 from model.market import clear_orders
 from model.policy_arrays import export_allowance
@@ -42,7 +42,7 @@ from model.settlement import settle_buyers, settle_links, settle_sellers, tally
 from model.trade import deliver_reviewed, file_for_review
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def markets(month, months_left, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
             record, review, making):  # fmt: skip
     """The month's markets upstream to downstream, with production between them (one compiled call).
@@ -93,7 +93,7 @@ def markets(month, months_left, cols, rosters, accounts, prices, policy, demand,
     return between, turnover, failed
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _market(month, months_left, c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle,
             record, review):  # fmt: skip
     """One commodity's market with its licence reviews; returns (between USD, turnover USD, converged)."""
@@ -112,7 +112,7 @@ def _market(month, months_left, c, cols, rosters, accounts, prices, policy, dema
     return between, turnover, converged
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def trade(c, cols, rosters, accounts, prices, policy, demand, params, links, market, settle, record):
     """Clear and settle commodity ``c`` for this month (see the module docstring)."""
     transport, duty_rate, tariff_rate, delay, link_open, licensed, compliant_origin, link_cap, export_cap = links
@@ -152,7 +152,7 @@ def trade(c, cols, rosters, accounts, prices, policy, demand, params, links, mar
     return flows, compliant, p, p_producer, p_compliant, paid.sum() - revenue.sum() - between, paid.sum(), converged
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _fill_missing_prices(price, producer_price, compliant_price, previous):
     """Nodes with no market this month keep last month's price, so prices stay finite.
 

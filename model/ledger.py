@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
+
+from model.compiled import kernel
 
 USD_PER_T_PER_USD_PER_KG = 1000.0
 #: Month books kept by region (USD, except ``licence_denied_t``); rows of ``Ledger.book_usd``.
@@ -132,14 +133,14 @@ class Ledger:
 # For kernels that settle many orders at once; each mirrors a Ledger method.
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _book_value(stock, value, h, c, tonnes):
     """Book value of ``tonnes`` of holder ``h``'s stock of ``c`` at its average cost (at most all of it)."""
     s = stock[h, c]
     return value[h, c] * min(tonnes / s, 1.0) if s > 1e-12 else 0.0
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def take(stock, value, used, h, c, tonnes):
     """Holder ``h`` uses up to ``tonnes`` of ``c`` (never more than it holds); returns their book value."""
     tonnes = min(tonnes, stock[h, c])
@@ -150,7 +151,7 @@ def take(stock, value, used, h, c, tonnes):
     return taken
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def put(stock, value, produced, h, c, tonnes, usd):
     """Holder ``h`` makes ``tonnes`` of ``c`` at book value ``usd``."""
     stock[h, c] += tonnes
@@ -158,7 +159,7 @@ def put(stock, value, produced, h, c, tonnes, usd):
     produced[c] += tonnes
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def withdraw_at_cost(stock, value, holders, c, tonnes):
     """Take tonnes out of holders' stock at average book cost (sold or used); returns their value.
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from model.compiled import kernel
 from model.schema import COMMODITIES, Policy, Scenario
 
 
@@ -32,7 +32,7 @@ class LinkState:
     compliant_origin: np.ndarray  # [exporter, importer] bool: counts for content rules
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def link_costs(exporter_price, transport, duty_rate, tariff_rate, delay_months, carry_share):
     """Per-kg costs of each link ``[exporter, importer]`` for one commodity, USD/kg.
 

@@ -39,8 +39,8 @@ that nothing can reach get NaN.
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from model.compiled import kernel
 from model.network import SINK, SOURCE, max_surplus_flow
 from model.steps import aggregate, allocate, check_n_regions, coerce_array
 
@@ -120,7 +120,7 @@ def clear_market(market: MarketInput) -> Clearing:
     )  # fmt: skip
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def clear_orders(n, offers, bids, resolution, *links):
     """Orders in, cleared market out, in one compiled call (the model's trade step).
 
@@ -151,7 +151,7 @@ def clear_orders(n, offers, bids, resolution, *links):
     return flows, compliant, p_d, p_s.copy(), p_c, rent, sold, filled, converged
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _clear(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
     """Build the network, solve it, read the trade matrices and the surplus."""
     fixed, arc_where, curve_arcs, steps = _market_network(
@@ -212,13 +212,13 @@ def _check_links(m: MarketInput) -> None:
 _DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _node(kind, n, i):
     """Index of region ``i``'s node of ``kind`` (0 = S, 1 = E, 2 = D, 3 = C)."""
     return 2 + kind * n + i
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _arc_exists(k, same_region, link_open, compliant):
     """Whether the arc of kind ``k`` between two regions belongs to the network.
 
@@ -231,7 +231,7 @@ def _arc_exists(k, same_region, link_open, compliant):
     return not same_region and link_open and (k == _LINK or compliant)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, compliant_origin):
     """Build the fixed arcs ``(tail, head, cost, cap)`` and their (origin, destination, kind).
 
@@ -259,7 +259,7 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
     return (tail[:a], head[:a], cost[:a], cap[:a]), (orig[:a], dest[:a], kind[:a])
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _market_network(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty, d_comp, *links):
     """Build the fixed arcs (and where they run), and the curves that have steps, with their steps.
 
@@ -291,7 +291,7 @@ def _market_network(n, s_region, s_price, s_qty, s_dom, d_region, d_price, d_qty
     return fixed, arc_where, (tail[:live], head[:live]), steps
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _trade_matrices(n, arc_flow, arc_where, s_region, s_dom, step_flow):
     """(N, N) flows and compliant flows from the arc flows and domestic-only sales."""
     orig, dest, kind = arc_where

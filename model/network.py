@@ -30,7 +30,8 @@ module change.
 """
 
 import numpy as np
-from numba import njit
+
+from model.compiled import kernel
 
 SOURCE = 0
 SINK = 1
@@ -40,7 +41,7 @@ BIG_CAP_T = 1e30  # stands for an infinite capacity
 PARENT, FIRST, NEXT, PREV = range(4)  # rows of the shortest-path tree
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head):
     """Residual arc arrays: arc ``a`` is residual arc ``2a``, its reverse ``2a + 1``."""
     n_fixed = arc_tail.size
@@ -59,7 +60,7 @@ def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head
     return frm, to, cost, res
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _buckets(key, n_buckets, visit):
     """Items grouped by ``key`` (CSR): ``items[bounds[b]:bounds[b + 1]]`` are bucket ``b``'s, in ``visit`` order."""
     bounds = np.zeros(n_buckets + 1, np.int64)
@@ -74,20 +75,20 @@ def _buckets(key, n_buckets, visit):
     return bounds, items
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _adjacency(n_nodes, frm):
     """CSR lists of the residual arcs leaving each node (arc ``e ^ 1`` enters it)."""
     return _buckets(frm, n_nodes, np.arange(frm.size))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _sort_steps(step_curve, step_cost, n_curves):
     """Order steps by (curve, cost); also return each curve's slice bounds in that order."""
     bounds, order = _buckets(step_curve, n_curves, np.argsort(step_cost))
     return order, bounds
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _heap_push(heap, size, key, v):
     """Push node ``v`` with ``key`` on the binary min-heap of ``size`` (rows: key, node); new size."""
     i = size
@@ -101,7 +102,7 @@ def _heap_push(heap, size, key, v):
     return size + 1
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _heap_pop(heap, size):
     """Drop the top of the heap (read its node first, ``heap[1, 0]``); new size."""
     size -= 1
@@ -121,7 +122,7 @@ def _heap_pop(heap, size):
     return size
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _reach(n_nodes, frm, to, res, start, arcs, seed, forward):
     """Nodes reachable from ``seed`` (forward) or that can reach it (not forward), by breadth-first search."""
     mark = np.zeros(n_nodes, np.bool_)
@@ -140,7 +141,7 @@ def _reach(n_nodes, frm, to, res, start, arcs, seed, forward):
     return mark
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _initial_tree(frm, to, cost, res, useful):
     """Distances and tree arcs from the source over useful nodes, by Bellman-Ford."""
     dist = np.full(useful.size, np.inf)
@@ -158,7 +159,7 @@ def _initial_tree(frm, to, cost, res, useful):
     return dist, pred
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _attach(tree, v, p):
     """Make node ``v`` the first child of ``p`` in ``tree`` (rows: parent, first child, next and previous sibling)."""
     tree[PARENT, v], tree[PREV, v], tree[NEXT, v] = p, -1, tree[FIRST, p]
@@ -167,7 +168,7 @@ def _attach(tree, v, p):
     tree[FIRST, p] = v
 
 
-@njit(cache=True, error_model="numpy", inline="always")
+@kernel(inline="always")
 def _detach(tree, v):
     """Unlink node ``v`` from its parent's child list (keeping its own children)."""
     if tree[PARENT, v] < 0:
@@ -181,7 +182,7 @@ def _detach(tree, v):
     tree[PARENT, v] = -1
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter):
     """Augment along cheapest paths while they have negative cost; False if out of iterations.
 
@@ -305,7 +306,7 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
     return False
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def node_prices(n_nodes, frm, to, cost, res):
     """Lowest optimal node prices of an optimal flow's residual graph (NaN: unconnected).
 
@@ -333,7 +334,7 @@ def node_prices(n_nodes, frm, to, cost, res):
     return _price_dead_ends(-dist, frm, to, cost, res)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _price_dead_ends(price, frm, to, cost, res):
     """Fill prices of nodes with no path to the source from their cheapest supplier."""
     dead = np.isinf(price)
@@ -350,7 +351,7 @@ def _price_dead_ends(price, frm, to, cost, res):
     return np.where(np.isinf(price), np.nan, price)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     """Surplus-maximising flow from node 0 (source) to node 1 (sink).
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from agents.behaviour import CONC, HEAVY, MAGNET
 from agents.firms import MAGNETS, MINING, SEPARATION
 from model.calendar import calendar_month
+from model.compiled import kernel
 from model.links import link_state
 from model.schema import COMMODITIES, SECTORS
 
@@ -111,7 +111,7 @@ class PolicyArrays:
             _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def export_allowance(quota, exported, months_left):
     """Export allowance by exporter for the month, t: the year's quota left over the months left (inf: no quota)."""
     allowance = np.full(quota.size, np.inf)
@@ -122,7 +122,7 @@ def export_allowance(quota, exported, months_left):
     return allowance
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def restriction_expectations(flows, import_share, quota_rent, reference, licensed, approval, link_open):
     """Buyers expect restrictions on a commodity when a major supplier restricts it.
 

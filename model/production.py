@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
 from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR, producing
+from model.compiled import kernel
 from model.ledger import COPRODUCTS, SHORTAGE_LOSS, SUBSIDY, VALUE_BUILT, put, take
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
@@ -66,7 +66,7 @@ def use_magnets(model: RareEarthModel) -> None:
     model.use_by_region_t[:, MAGNET] = model.magnet_use_t
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def run_separators(accounts, produced, used, sep, country, capacity, heavy_capable, unit_cost, env_cost, recipe,
                    subsidy, reference, output, costs):  # fmt: skip
     """Crack each separator's feed (heavy first) up to capacity; pay costs, earn co-products."""
@@ -96,7 +96,7 @@ def run_separators(accounts, produced, used, sep, country, capacity, heavy_capab
         costs[h] += cost
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def run_magnet_makers(accounts, produced, used, makers, country, capacity, dytb_share, unit_cost, ndpr_per_t,
                       dytb_min_share, subsidy, output, costs):  # fmt: skip
     """Make as many magnets as capacity, NdPr and (down to the minimum grade) Dy/Tb allow."""
@@ -121,7 +121,7 @@ def run_magnet_makers(accounts, produced, used, makers, country, capacity, dytb_
         costs[h] += cost
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def run_end_users(accounts, used, users, country, sector, need, kg_per_unit, value_per_unit, shortage_t,
                   shortage_units, magnet_use):  # fmt: skip
     """Build units from magnets on hand; count the shortfall in t, units and value lost."""

@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numba import njit
 
 from agents.firms import MAGNETS
+from model.compiled import kernel
 from model.ledger import BOOKS, PURCHASES, SHORTAGE_LOSS, VALUE_BUILT
 from model.schema import SECTORS
 
@@ -136,7 +136,7 @@ class Recorder:
         }
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def holdings(cash, stock, stock_value, country, stage, n_regions):
     """Wealth by group and region, and tonnes held by commodity, in one pass over the holders.
 
@@ -165,7 +165,7 @@ def holdings(cash, stock, stock_value, country, stage, n_regions):
     return wealth, tonnes.sum(axis=0)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def output_by_stage(output, stage, country, n_regions):
     """Output (t) by stage (mining, separation, magnets) and region."""
     out = np.zeros((3, n_regions))

@@ -15,13 +15,13 @@ outside account is ``F+N``; an order's holder ``-1`` is the outside economy
 """
 
 import numpy as np
-from numba import njit
 
+from model.compiled import kernel
 from model.ledger import DUTY, PURCHASES, QUOTA_RENT, ROYALTY_IN, ROYALTY_OUT, SUBSIDY, TARIFF, withdraw_at_cost
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def settle_sellers(accounts, produced, c, holder, region, domestic, make_cost, sold, r_price, r_producer, floor,
                    royalty_share, royalty_region):  # fmt: skip
     """Sellers make (if producing to order), deliver and are paid; returns revenue per offer (USD).
@@ -69,7 +69,7 @@ def settle_sellers(accounts, produced, c, holder, region, domestic, make_cost, s
     return revenue
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_compliant, flows, licensed,
                   content_premium):  # fmt: skip
     """Buyers pay their node price; goods arrive now or go into licence review.
@@ -106,7 +106,7 @@ def settle_buyers(accounts, c, holder, region, compliant, filled, r_price, r_com
     return paid, held
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def settle_links(accounts, flows, compliant_flows, r_price, r_producer, r_compliant, freight, duty, tariff, carry):
     """Pay tariffs to importers, duties and quota rent to exporters; freight stays outside.
 
@@ -133,7 +133,7 @@ def settle_links(accounts, flows, compliant_flows, r_price, r_producer, r_compli
     return between
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _pay_state(cash, books, region, book, usd):
     """The clearing house (outside account) pays a region's state, booked under ``book``."""
     outside = cash.size - 1
@@ -142,7 +142,7 @@ def _pay_state(cash, books, region, book, usd):
     books[book, region] += usd
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _review_share(flows, licensed):
     """Share of each importer's inflow that passes through licence review."""
     n = flows.shape[0]
@@ -158,7 +158,7 @@ def _review_share(flows, licensed):
     return share
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def tally(n_firms, offer_holder, sold, count_output, output, bid_holder, wanted, filled, rationed, scratch):
     """Firms' month from one market: miners' output sold, and who got < 98% of what it bid for.
 

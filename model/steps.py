@@ -10,7 +10,8 @@ check their input first and are the public, tested face.
 """
 
 import numpy as np
-from numba import njit
+
+from model.compiled import kernel
 
 PRICE_SCALE_USD_PER_KG = 1e-6  # bins are logarithmic above this price, linear below
 DENSE_TABLE_PER_ORDER = 32  # a dense (region, bin) table is used while it has <= this many cells per order
@@ -59,7 +60,7 @@ def log_price(price: np.ndarray) -> np.ndarray:
 # Every compiled function here calls only others in this file.
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _bin(price, width):
     """Log-price bin of one price (see ``log_price``)."""
     scaled = abs(price) / PRICE_SCALE_USD_PER_KG
@@ -67,7 +68,7 @@ def _bin(price, width):
     return np.int64(np.floor(np.copysign(out, price) / width))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _step_ids(region, bins, keep, n_regions):
     """Step index of each kept order: distinct (region, bin) pairs numbered in sorted order."""
     lo, hi = bins.min(), bins.max()
@@ -98,7 +99,7 @@ def _step_ids(region, bins, keep, n_regions):
     return ids, count + 1
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def aggregate(region, price, qty, n_regions, resolution):
     """Compiled :func:`aggregate_steps` for typed, valid arrays."""
     step_of = np.full(qty.size, -1, np.int64)
@@ -132,7 +133,7 @@ def aggregate(region, price, qty, n_regions, resolution):
     return step_region, value / step_qty, step_qty, step_of
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def allocate(step_of_offer, offer_qty, step_qty, step_sold):
     """Compiled :func:`allocate_to_offers` for typed, valid arrays."""
     n_steps = step_qty.size

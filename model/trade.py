@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from model.compiled import kernel
 from model.ledger import LICENCE_DENIED
 from model.ledger import USD_PER_T_PER_USD_PER_KG as K
 
@@ -54,7 +54,7 @@ class ReviewPipeline:
         return (self.approved_t + self.denied_t).sum(axis=(0, 2, 3))
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def file_for_review(review, month, c, flows, price, producer_price, licensed, approval, delay):
     """Compiled :meth:`ReviewPipeline.file`: licensed flows ``[exporter, importer]`` of ``c`` wait for review."""
     approved, denied, buyer_usd, seller_usd, due = review
@@ -72,7 +72,7 @@ def file_for_review(review, month, c, flows, price, producer_price, licensed, ap
             seller_usd[slot, c, i, j] += x * producer_price[i] * K
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def deliver_reviewed(review, accounts, month, c, holder_region, seller_weight):
     """Compiled :meth:`ReviewPipeline.deliver`.
 
@@ -117,7 +117,7 @@ def deliver_reviewed(review, accounts, month, c, holder_region, seller_weight):
     due[slot, c] = False
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _weights(w, fallback):
     """Rows with positive weight and their shares of the total (``fallback`` alone if none; -1 = nobody)."""
     idx = np.flatnonzero(w > 0)
