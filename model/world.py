@@ -60,7 +60,6 @@ class RareEarthModel(mesa.Model):
         self._firm_agents: dict[int, Firm] = {}
         self.policy = PolicyArrays(self)
         self.policy.refresh()
-        self._deciding_now = self._deciding()
 
     # ---- construction -------------------------------------------------------------------
     def _init_ledger(self) -> None:
@@ -243,7 +242,7 @@ class RareEarthModel(mesa.Model):
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
         # Strategies see last month's public record (built only if some strategy will read it).
-        deciding = self._deciding_now
+        deciding = self._deciding()  # each month: a notebook may swap an agent's strategy directly
         state = self.public_state() if deciding or self.pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         for ev in self.events_by_month.get(self.month, []):
@@ -251,7 +250,7 @@ class RareEarthModel(mesa.Model):
         for code, what, value, note in self.pending:
             self._apply_pending(code, what, value, note)
         if any(what.startswith("strategy.") for _, what, _, _ in self.pending):
-            deciding = self._deciding_now = self._deciding()  # a new strategy decides in its first month
+            deciding = self._deciding()  # a new strategy decides in its first month
         self.pending = []
         for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():

@@ -153,3 +153,14 @@ def test_a_quota_used_up_but_for_rounding_counts_as_spent():
     model.exports_ytd_t[2, 0] = 1200.0 - 110.0
     months_left = 13 - int(model.date[5:7])
     assert model.policy.export_cap(2)[0] == pytest.approx(110.0 / months_left)
+
+
+def test_a_strategy_swapped_on_the_agent_decides_from_the_next_month():
+    # Notebooks may replace an agent's strategy directly (not through model.set_strategy): it must still decide.
+    model = _run(small_world(n_countries=2), months=1)
+    exporter, target = model.regions
+    model.countries[exporter].set_strategy(
+        "export_controls", "embargo", target=target, start_month=0, duration_months=12, commodities=["ndpr_oxide"]
+    )
+    model.step()
+    assert model.countries[exporter].policy.export_ban["ndpr_oxide"] == [target]
