@@ -80,9 +80,8 @@ def offer_book(c, cols, rosters, accounts, prices, policy, demand, params):
     n_firms = country.size
     per_input = params[P_YIELD_NDPR] if c == NDPR else (params[P_YIELD_DYTB] if c == DYTB else 1.0)
     sellers = rosters[SELLER_ROSTER[c]]
-    rows = empty_rows(
-        2 * (sellers.size + release_t.shape[1])
-    )  # room for every rule's rows (stock, states, mines or scrap)
+    # Room for every rule's rows: stock offers, state releases, then mine or scrap offers.
+    rows = empty_rows(2 * (sellers.size + release_t.shape[1]))
     k = stock_offers(
         rows, 0, sellers, stock, value, c, country, capacity, per_input, expected[c], reference[c], royalty,
         exportable, c == MAGNET,
