@@ -15,7 +15,7 @@ import pandas as pd
 
 from agents.firms import STAGE_NAMES
 from model.calendar import month_dates
-from model.recorder import BOOK_COLUMNS, PAYOFF_PARTS
+from model.recorder import ACCOUNT_SHAPES, BOOK_COLUMNS, PAYOFF_PARTS
 from model.schema import COMMODITIES, SECTORS
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class RunTables:
 def tables(model: RareEarthModel) -> RunTables:
     """Build the tidy tables of everything recorded so far."""
     rec = model.recorder
-    months = np.array(rec.months, dtype=np.int64)
+    months = rec.months
     dates = month_dates(model.start_date, int(months.max()) + 1)[months] if len(months) else np.array([], "M")
     return RunTables(
         prices=_prices(model, months, dates),
@@ -87,9 +87,7 @@ def _cat(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
 def _prices(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
     rec, regions = model.recorder, model.regions
     cols = _grid(months, dates, list(COMMODITIES), regions)
-    price = np.array(rec.price).reshape(-1) if rec.price else np.array([])
-    producer = np.array(rec.producer_price).reshape(-1) if rec.price else np.array([])
-    rent = np.repeat(np.array(rec.quota_rent).reshape(-1), 1) if rec.price else np.array([])
+    price, producer, rent = (rec.series(name).reshape(-1) for name in ("price", "producer_price", "quota_rent"))
     return pd.DataFrame(
         {
             "month": cols["month"],
@@ -106,7 +104,7 @@ def _prices(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.
 def _shares(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
     rec, regions = model.recorder, model.regions
     cols = _grid(months, dates, list(SHARE_STAGES), regions)
-    out = np.array(rec.output) if rec.output else np.zeros((0, 3, len(regions)))
+    out = rec.series("output")
     total = out.sum(axis=2, keepdims=True)
     share = np.divide(out, total, out=np.zeros_like(out), where=total > 0)
     return pd.DataFrame(
@@ -124,7 +122,7 @@ def _shares(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.
 def _flows(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
     rec, regions = model.recorder, model.regions
     cols = _grid(months, dates, list(COMMODITIES), regions, regions)
-    tonnes = np.array(rec.flows).reshape(-1) if rec.flows else np.array([])
+    tonnes = rec.flows.reshape(-1)
     keep = (tonnes > 1e-9) & (cols["_2"] != cols["_3"])
     return pd.DataFrame(
         {
@@ -142,9 +140,7 @@ def _countries(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> 
     rec, regions = model.recorder, model.regions
     cols = _grid(months, dates, regions)
     data: dict[str, Any] = {"month": cols["month"], "date": cols["date"], "country": _cat(cols["_1"], regions)}
-    if not rec.country:
-        return pd.DataFrame(data)
-    stacked = {k: np.array([row[k] for row in rec.country]) for k in rec.country[0]}
+    stacked = {name: rec.series(name) for name in (*PAYOFF_PARTS, *ACCOUNT_SHAPES)}
     for name in PAYOFF_PARTS:
         data[name] = stacked[name].reshape(-1)
     weights = np.array(

@@ -1,8 +1,8 @@
 """Recording: one small array snapshot per month, tidy tables on demand.
 
-Snapshots are appended as arrays (cheap inside the month loop); the tidy,
-one-row-per-observation DataFrames of :mod:`model.outputs` are built from
-them only when asked for. Payoff components come from changes in wealth
+Snapshots are written into arrays with the month first, by one compiled
+call a month; the tidy, one-row-per-observation DataFrames of
+:mod:`model.outputs` are built from them only when asked for. Payoff components come from changes in wealth
 over the month, by country:
 
 - producer surplus: change in cash + stock book value of mines, separators
@@ -26,6 +26,7 @@ from agents.firms import MAGNETS
 from model.compiled import kernel
 from model.ledger import BOOKS, PURCHASES, SHORTAGE_LOSS, VALUE_BUILT
 from model.schema import SECTORS
+from model.trade import in_review
 
 if TYPE_CHECKING:
     from model.world import RareEarthModel
@@ -35,29 +36,77 @@ PAYOFF_PARTS = ("producer_surplus_usd", "consumer_surplus_usd", "fiscal_cost_usd
 BOOK_COLUMNS = BOOKS[: PURCHASES + 1]
 
 
+#: The countries' accounts kept each month, besides the payoff parts: name -> shape by (regions, commodities).
+ACCOUNT_SHAPES = {
+    "stockpile_t": lambda n, k: (n, k),
+    "shortage_t": lambda n, k: (n, len(SECTORS)),
+    "shortage_units": lambda n, k: (n, len(SECTORS)),
+    "books": lambda n, k: (len(BOOK_COLUMNS), n),  # BOOK_COLUMNS by region
+    "stockpile_value_usd": lambda n, k: (n,),
+}
+
+
 class Recorder:
-    """Collects monthly snapshots of a model's public record."""
+    """Collects monthly snapshots of a model's public record.
+
+    Each series is one array with the month first, filled in place by one
+    compiled call at each month's close (:func:`record_month`) and doubled
+    when full; the attributes below are views of the months recorded so far.
+    """
 
     def __init__(self, model: RareEarthModel, record_firms: bool = True) -> None:
         self.model = model
         self.record_firms = record_firms
-        self.months: list[int] = []
-        self.price: list[np.ndarray] = []
-        self.producer_price: list[np.ndarray] = []
-        self.quota_rent: list[np.ndarray] = []
-        self.flows: list[np.ndarray] = []
-        self.output: list[np.ndarray] = []  # (stage, region)
-        self.country: list[dict[str, np.ndarray]] = []
+        self.n_months = 0
+        n, k = model.n_regions, len(model.reference)
+        self._shapes = {
+            "price": (k, n),
+            "producer_price": (k, n),
+            "quota_rent": (k, n),
+            "flows": (k, n, n),
+            "output": (3, n),  # (stage, region)
+            **{part: (n,) for part in PAYOFF_PARTS},
+            **{name: shape(n, k) for name, shape in ACCOUNT_SHAPES.items()},
+            "tonnes_error": (),
+        }
+        self._series = {name: np.zeros((0, *shape)) for name, shape in self._shapes.items()}
+        self._months = np.zeros(0, np.int64)
         self.events: list[dict[str, Any]] = []
         self.firm_rows: list[dict[str, np.ndarray]] = []
-        self.tonnes_error: list[float] = []
-        self._closing: tuple[np.ndarray, np.ndarray] | None = None  # holdings at the last close
+        #: Wealth (3, regions) USD and tonnes by commodity at the last close (the next month's opening).
+        self.opening: tuple[np.ndarray, np.ndarray] | None = None
 
+    # ---- the record so far (views) -----------------------------------------------------------
+    @property
+    def months(self) -> np.ndarray:
+        """Months recorded."""
+        return self._months[: self.n_months]
+
+    def series(self, name: str) -> np.ndarray:
+        """One recorded series, month first (``price``, ``flows``, ``shortage_t``, ...)."""
+        return self._series[name][: self.n_months]
+
+    @property
+    def price(self) -> np.ndarray:
+        """Price by month, commodity, region (USD/kg)."""
+        return self.series("price")
+
+    @property
+    def flows(self) -> np.ndarray:
+        """Flows by month, commodity, exporter, importer (t)."""
+        return self.series("flows")
+
+    @property
+    def tonnes_error(self) -> np.ndarray:
+        """Largest gap each month between tonnes held and opening + produced - used (t; ~0)."""
+        return self.series("tonnes_error")
+
+    # ---- the month --------------------------------------------------------------------------
     def open_month(self) -> None:
-        """Snapshot wealth and tonnes before the month."""
+        """Snapshot wealth and tonnes before the first month (later months open where the last closed)."""
         m = self.model
-        # Nothing moves between one month's close and the next month's open.
-        self._wealth0, self._tonnes0 = self._closing if self._closing is not None else self._holdings()
+        if self.opening is None:  # nothing moves between one month's close and the next month's open
+            self.opening = _holdings(m)
         m.output_t[:] = 0.0
         m.shortage_units[:] = 0.0
         m.ledger.market_residual_usd = 0.0
@@ -79,49 +128,35 @@ class Recorder:
         )
 
     def close_month(self) -> None:
-        """Snapshot prices, flows, output by stage and the countries' accounts."""
-        m = self.model
-        self.months.append(m.month)
-        self.price.append(m.price.copy())
-        self.producer_price.append(m.producer_price.copy())
-        self.quota_rent.append(m.quota_rent.copy())
-        self.flows.append(m.last_flows_t.copy())  # every market trades every month
-        self.output.append(self._output_by_stage())
-        wealth1, tonnes1 = self._closing = self._holdings()
-        self.country.append(self._country_accounts(wealth1 - self._wealth0))
-        led = m.ledger
-        self.tonnes_error.append(float(np.abs(tonnes1 - (self._tonnes0 + led.produced_t - led.used_t)).max()))
+        """Snapshot prices, flows, output by stage and the countries' accounts (one compiled call)."""
+        m, led, f = self.model, self.model.ledger, self.model.firms
+        t = self.n_months
+        if t == self._months.size:
+            self._grow(max(16, 2 * t))
+        self._months[t] = m.month
+        s, review = self._series, m.pipeline
+        record_month(
+            t,
+            (s["price"], s["producer_price"], s["quota_rent"], s["flows"], s["output"]),
+            tuple(s[part] for part in PAYOFF_PARTS),
+            tuple(s[name] for name in ACCOUNT_SHAPES),
+            s["tonnes_error"],
+            (m.price, m.producer_price, m.quota_rent, m.last_flows_t, m.output_t, m.shortage_t, m.shortage_units),
+            (f.stage, f.country),
+            led.accounts,
+            (led.produced_t, led.used_t),
+            (review.approved_t, review.denied_t, review.due),
+            self.opening,
+        )  # fmt: skip
+        self.n_months = t + 1
         if self.record_firms and m.month % 12 == 0:
             self.firm_rows.append(self._firm_snapshot())
 
-    def _holdings(self) -> tuple[np.ndarray, np.ndarray]:
-        """Wealth by group and region (3, regions) USD, and tonnes held or in review by commodity."""
-        m, led = self.model, self.model.ledger
-        wealth, tonnes = holdings(
-            led.cash_usd, led.stock_t, led.stock_value_usd, m.firms.country, m.firms.stage, m.n_regions
-        )
-        return wealth, tonnes + m.pipeline.total_t()
-
-    def _output_by_stage(self) -> np.ndarray:
-        m, f = self.model, self.model.firms
-        return output_by_stage(m.output_t, f.stage, f.country, m.n_regions)
-
-    def _country_accounts(self, wealth_change: np.ndarray) -> dict[str, np.ndarray]:
-        m, led = self.model, self.model.ledger
-        n = m.firms.n
-        producers, users, states = wealth_change
-        books = led.book_usd
-        return {
-            "producer_surplus_usd": producers,
-            "consumer_surplus_usd": users + books[VALUE_BUILT],
-            "fiscal_cost_usd": -states,
-            "supply_security_usd": -books[SHORTAGE_LOSS],
-            "stockpile_t": led.stock_t[n:].copy(),
-            "shortage_t": m.shortage_t.copy(),
-            "shortage_units": m.shortage_units.copy(),
-            "books": books[: len(BOOK_COLUMNS)].copy(),  # BOOK_COLUMNS by region
-            "stockpile_value_usd": led.stock_value_usd[n:].sum(axis=1),
-        }
+    def _grow(self, months: int) -> None:
+        for name, old in self._series.items():
+            self._series[name] = np.zeros((months, *old.shape[1:]))
+            self._series[name][: self.n_months] = old[: self.n_months]
+        self._months = np.concatenate([self._months[: self.n_months], np.zeros(months - self.n_months, np.int64)])
 
     def _firm_snapshot(self) -> dict[str, np.ndarray]:
         m, f = self.model, self.model.firms
@@ -134,6 +169,57 @@ class Recorder:
             "active": f.producing(m.month)[producer],
             "cash_usd": f.cash_usd[producer].copy(),
         }
+
+
+def _holdings(m: RareEarthModel) -> tuple[np.ndarray, np.ndarray]:
+    """Wealth by group and region (3, regions) USD, and tonnes held or in review by commodity."""
+    led, review = m.ledger, m.pipeline
+    wealth, tonnes = holdings(led.cash_usd, led.stock_t, led.stock_value_usd, m.firms.country, m.firms.stage,
+                              m.n_regions)  # fmt: skip
+    return wealth, tonnes + in_review(review.approved_t, review.denied_t, review.due)
+
+
+@kernel
+def record_month(t, public, payoff, accounts, tonnes_error, month, firms, ledger, made, review, opening):
+    """Write month row ``t`` of the record, and make this month's close the next month's opening.
+
+    ``public``: (price, producer price, quota rent, flows, output by stage)
+    series to fill from ``month``'s (price, producer price, quota rent, last
+    flows, output by firm, shortage t, shortage units); ``payoff``: the
+    :data:`PAYOFF_PARTS` series; ``accounts``: the :data:`ACCOUNT_SHAPES`
+    series; ``ledger``: :attr:`model.ledger.Ledger.accounts`; ``made``:
+    (tonnes produced, tonnes used) by commodity; ``review``: the review
+    pipeline's (approved t, denied t, due); ``opening``: (wealth, tonnes),
+    updated in place.
+    """
+    price, producer_price, quota_rent, flows, output = public
+    now_price, now_producer, now_rent, now_flows, output_t, shortage_t, shortage_units = month
+    stage, country = firms
+    cash, stock, stock_value, _, book = ledger
+    produced, used = made
+    wealth0, tonnes0 = opening
+    price[t], producer_price[t], quota_rent[t], flows[t] = now_price, now_producer, now_rent, now_flows
+    output[t] = output_by_stage(output_t, stage, country, output.shape[2])
+    wealth, tonnes = holdings(cash, stock, stock_value, country, stage, wealth0.shape[1])
+    tonnes += in_review(review[0], review[1], review[2])
+    producers, users, states = payoff[0], payoff[1], payoff[2]
+    for r in range(wealth.shape[1]):
+        producers[t, r] = wealth[0, r] - wealth0[0, r]
+        users[t, r] = wealth[1, r] - wealth0[1, r] + book[VALUE_BUILT, r]
+        states[t, r] = -(wealth[2, r] - wealth0[2, r])
+        payoff[3][t, r] = -book[SHORTAGE_LOSS, r]
+    stockpile_t, shortage, units, books, stockpile_value = accounts
+    n = country.size
+    stockpile_t[t] = stock[n:]
+    shortage[t], units[t] = shortage_t, shortage_units
+    books[t] = book[: books.shape[1]]
+    for r in range(stockpile_value.shape[1]):
+        stockpile_value[t, r] = stock_value[n + r].sum()
+    error = 0.0
+    for c in range(tonnes.size):
+        error = max(error, abs(tonnes[c] - (tonnes0[c] + produced[c] - used[c])))
+    tonnes_error[t] = error
+    wealth0[:], tonnes0[:] = wealth, tonnes
 
 
 @kernel

@@ -49,9 +49,19 @@ class ReviewPipeline:
 
     def total_t(self) -> np.ndarray:
         """Tonnes in review by commodity."""
-        if not self.due.any():
-            return np.zeros(self.due.shape[1])
-        return (self.approved_t + self.denied_t).sum(axis=(0, 2, 3))
+        return in_review(self.approved_t, self.denied_t, self.due)
+
+
+@kernel
+def in_review(approved, denied, due):
+    """Tonnes in licence review by commodity (approved and denied shipments not yet delivered)."""
+    total = np.zeros(due.shape[1])
+    if not due.any():
+        return total
+    for s in range(approved.shape[0]):
+        for c in range(approved.shape[1]):
+            total[c] += approved[s, c].sum() + denied[s, c].sum()
+    return total
 
 
 @kernel
