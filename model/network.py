@@ -83,8 +83,25 @@ def _adjacency(n_nodes, frm):
 
 @kernel
 def _sort_steps(step_curve, step_cost, n_curves):
-    """Order steps by (curve, cost); also return each curve's slice bounds in that order."""
-    bounds, order = _buckets(step_curve, n_curves, np.argsort(step_cost))
+    """Order steps by (curve, cost); also return each curve's slice bounds in that order.
+
+    Markets hand over each curve's steps in price order (a supply curve's
+    costs rise, a demand curve's fall), so grouping them by curve in index
+    order and turning falling groups around sorts them in one pass. Only if
+    some curve's costs are not strictly monotone in index order (ties
+    included) are all steps sorted by cost.
+    """
+    bounds, order = _buckets(step_curve, n_curves, np.arange(step_cost.size))
+    for g in range(n_curves):
+        lo, hi = bounds[g], bounds[g + 1]
+        rising = hi - lo < 2 or step_cost[order[lo + 1]] > step_cost[order[lo]]
+        for k in range(lo + 1, hi):
+            a, b = step_cost[order[k - 1]], step_cost[order[k]]
+            if not (b > a if rising else b < a):
+                bounds, order = _buckets(step_curve, n_curves, np.argsort(step_cost))
+                return order, bounds
+        if not rising:
+            order[lo:hi] = order[lo:hi][::-1].copy()
     return order, bounds
 
 

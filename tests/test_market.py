@@ -503,3 +503,24 @@ def test_aggregate_then_allocate_conserves_tonnes(offer_rows, resolution, data):
     assert per_step == approx(step_sold, rel=1e-12, abs=1e-12)
     assert offer_sold[kept] == approx(qty[kept] * share[step_of_offer[kept]], rel=1e-9, abs=1e-12)
     assert np.all(offer_sold[~kept] == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(-5, 5)), min_size=0, max_size=30),
+    st.sampled_from(["as_given", "by_price", "supply_rising_demand_falling"]),
+)
+def test_steps_are_ordered_by_curve_then_cost(steps, arrangement):
+    """The solver's step order: grouped by curve, costs rising in each, whatever order they come in."""
+    from model.network import _sort_steps
+
+    if arrangement != "as_given":  # markets hand steps over sorted by price, per curve
+        steps = sorted(steps, key=lambda s: (s[0], s[1] if arrangement == "by_price" or s[0] < 2 else -s[1]))
+    curve = np.array([s[0] for s in steps], np.int64)
+    cost = np.array([float(s[1]) for s in steps])
+    order, bounds = _sort_steps(curve, cost, 4)
+    assert sorted(order.tolist()) == list(range(len(steps)))
+    for g in range(4):
+        mine = order[bounds[g] : bounds[g + 1]]
+        assert (curve[mine] == g).all() and len(mine) == (curve == g).sum()
+        assert (np.diff(cost[mine]) >= 0).all()
