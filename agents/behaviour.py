@@ -33,6 +33,7 @@ import numpy as np
 from agents import books
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, FirmTable
 from agents.order_rules import CONC, DYTB, HEAVY, MAGNET, NDPR  # noqa: F401 (commodity codes, re-exported)
+from model.compiled import kernel
 from model.trade import Orders
 
 if TYPE_CHECKING:
@@ -94,6 +95,20 @@ def rosters(f: FirmTable) -> dict[str, np.ndarray]:
         "magnet_makers": np.flatnonzero(f.stage == MAGNETS),
         "end_users": np.flatnonzero(f.stage == END_USE),
     }
+
+
+@kernel
+def end_users_need(need, base, users, region, sector, growth, intensity, noise_share, shocks):
+    """Each end user's magnet need this month (t), written into ``need``.
+
+    Its base need (t/month) grown by its region's demand growth since the
+    start (``growth`` by region), scaled by the region-sector magnet
+    intensity (thrifting), times a lognormal shock ``exp(noise_share * z)``
+    with ``shocks`` the standard normal draws ``z``, one per user.
+    """
+    for k in range(users.size):
+        r = region[k]
+        need[k] = base[users[k]] * growth[r] * intensity[r, sector[k]] * np.exp(noise_share * shocks[k])
 
 
 def demand_curve(sectors, reference_price: float, steps: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import mesa
 
-from agents.strategies import PublicState, Strategy, make_strategy
+from agents.strategies import Passive, PublicState, Strategy, make_strategy
 from model.schema import LEVER_FAMILIES, Country, Policy
 
 
@@ -19,20 +21,31 @@ class CountryAgent(mesa.Agent):
         self.spec = spec
         self.policy: Policy = spec.policy.model_copy(deep=True)
         self.stockpile_days = spec.stockpile_days
-        self.strategies: dict[str, Strategy] = {
+        self._strategies: dict[str, Strategy] = {
             family: _strategy_from_spec(code, family, getattr(spec.strategies, family)) for family in LEVER_FAMILIES
         }
+        self._list_deciding()
+
+    @property
+    def strategies(self) -> Mapping[str, Strategy]:
+        """The strategy of each lever family (read-only: change one with :meth:`set_strategy`)."""
+        return MappingProxyType(self._strategies)
 
     def decide(self, state: PublicState) -> dict[str, Any]:
         """Collect every family's instrument changes (later families win on a clash)."""
         changes: dict[str, Any] = {}
-        for strategy in self.strategies.values():
+        for strategy in self._strategies.values():
             changes.update(strategy.decide(self.code, state))
         return changes
 
     def set_strategy(self, family: str, name: str, **params: Any) -> None:
         """Replace one family's strategy (e.g. from the app, mid-run)."""
-        self.strategies[family] = make_strategy(family, name, **params)
+        self._strategies[family] = make_strategy(family, name, **params)
+        self._list_deciding()
+
+    def _list_deciding(self) -> None:
+        #: (family, strategy) of the strategies that are not passive, the ones the model asks each month.
+        self.deciding = tuple((f, s) for f, s in self._strategies.items() if not isinstance(s, Passive))
 
     def __repr__(self) -> str:
         names = ", ".join(f"{f}={s.name}" for f, s in self.strategies.items())

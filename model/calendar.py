@@ -29,4 +29,10 @@ def month_dates(start: str, months: int) -> np.ndarray:
 
 def calendar_month(start: str, month: int) -> int:
     """1..12: the calendar month of model month ``month``."""
-    return int(month_date(start, month)[5:7])
+    return (_first_month(start) + month) % 12 + 1
+
+
+@lru_cache(maxsize=64)
+def _first_month(start: str) -> int:
+    """0..11: the calendar month of ``start`` (YYYY-MM), counted from January."""
+    return int(start.split("-")[1]) - 1

@@ -23,7 +23,7 @@ from agents.behaviour import CONC, DYTB, HEAVY, MAGNET, NDPR
 from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
 from agents.order_rules import DAYS_PER_MONTH
-from agents.strategies import Passive, PublicState, make_strategy
+from agents.strategies import PublicState, make_strategy
 from model import dynamics, exchange, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
@@ -242,7 +242,7 @@ class RareEarthModel(mesa.Model):
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
         # Strategies see last month's public record (built only if some strategy will read it).
-        deciding = self._deciding()  # each month: a notebook may swap an agent's strategy directly
+        deciding = self._deciding()  # each month: a notebook may swap a strategy on the agent directly
         state = self.public_state() if deciding or self.pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         for ev in self.events_by_month.get(self.month, []):
@@ -264,12 +264,7 @@ class RareEarthModel(mesa.Model):
 
     def _deciding(self) -> list[tuple[str, str, Any]]:
         """(country, family, strategy) of every strategy that is not passive."""
-        return [
-            (code, family, s)
-            for code, agent in self.countries.items()
-            for family, s in agent.strategies.items()
-            if not isinstance(s, Passive)
-        ]
+        return [(code, family, s) for code, agent in self.countries.items() for family, s in agent.deciding]
 
     def _apply_pending(self, code: str, what: str, value: Any, note: str) -> bool:
         """Apply a queued change; strategy and stockpile-target changes are logged here."""
@@ -329,11 +324,11 @@ class RareEarthModel(mesa.Model):
             np.add.at(self.firms.capacity_t_per_month, firms, added)
 
     def _draw_demand(self) -> None:
-        f, mk = self.firms, self.spec.market
-        u, region = self.end_users, self.user_region
-        shock = np.exp(mk.demand_noise_share * self.rng.standard_normal(len(u)))
-        growth = ((1.0 + self.growth) ** (self.month / 12.0))[region]
-        self.need_this_month = f.need_t_per_month[u] * growth * self.intensity[region, self.user_sector] * shock
+        shocks = self.rng.standard_normal(len(self.end_users))
+        behaviour.end_users_need(
+            self.need_this_month, self.firms.need_t_per_month, self.end_users, self.user_region, self.user_sector,
+            (1.0 + self.growth) ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
+        )  # fmt: skip
 
     def _markets(self) -> None:
         """Markets upstream to downstream with production between them, then use (one compiled call)."""

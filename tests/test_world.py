@@ -178,3 +178,5 @@ def test_a_strategy_swapped_on_the_agent_decides_from_the_next_month():
     )
     model.step()
     assert model.countries[exporter].policy.export_ban["ndpr_oxide"] == [target]
+    with pytest.raises(TypeError):  # the mapping is read-only: a swap past set_strategy would go unseen
+        model.countries[exporter].strategies["export_controls"] = model.countries[target].strategies["export_controls"]

@@ -40,11 +40,12 @@ class DaysOfUseTarget(Strategy):
         i = state.region(me)
         days = p.target_days if p.target_days is not None else state.stockpile_days[me]
         buy, release, ceiling = {}, {}, {}
+        short = state.shortage(me) > 0
         for name in p.commodities:
             c = COMMODITIES.index(name)
             target = float(state.use_t[i, c]) * 12.0 / 365.0 * days  # Python floats: round() on them is fast
             stock = float(state.stockpile_t[i, c])
-            crisis = state.price_ratio(name, me) > p.release_price_ratio or state.shortage(me) > 0
+            crisis = short or state.price_ratio(name, me) > p.release_price_ratio
             # Orders are placed in whole tonnes and cents (also keeps the events table readable).
             buy[name] = 0.0 if crisis else round(max(0.0, target - stock) / p.fill_months)
             release[name] = round(p.release_share * stock, 1) if crisis else 0.0
