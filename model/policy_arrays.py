@@ -11,6 +11,7 @@ otherwise it may sell only at home (territorial limits on licensees).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -99,16 +100,25 @@ class PolicyArrays:
         months_left = 13 - calendar_month(m.start_date, m.month)
         return export_allowance(self.links.quota_t_per_year[c], m.exports_ytd_t[c], months_left)
 
-    def refresh_stockpile_orders(self) -> None:
-        """Rebuild only the states' stockpile purchases, releases and price ceilings."""
+    def refresh_stockpile_orders(self, countries: Collection[str] | None = None) -> None:
+        """Rebuild only the states' stockpile purchases, releases and price ceilings.
+
+        ``countries``: only these countries' columns (in place); None: all, in new arrays.
+        """
         m = self.model
-        k, n = len(COMMODITIES), m.n_regions
-        m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
-        for i, code in enumerate(m.regions):
-            p = m.countries[code].policy
-            _fill(m.buy_t, i, p.stockpile_buy_t_per_month)
-            _fill(m.release_t, i, p.stockpile_release_t_per_month)
-            _fill(m.ceiling, i, p.stockpile_price_ceiling_usd_per_kg)
+        if countries is None:
+            k, n = len(COMMODITIES), m.n_regions
+            m.buy_t, m.release_t, m.ceiling = np.zeros((k, n)), np.zeros((k, n)), np.zeros((k, n))
+            countries = m.regions
+        for code in countries:
+            i, p = m.regions.index(code), m.countries[code].policy
+            for orders, values in (
+                (m.buy_t, p.stockpile_buy_t_per_month),
+                (m.release_t, p.stockpile_release_t_per_month),
+                (m.ceiling, p.stockpile_price_ceiling_usd_per_kg),
+            ):
+                orders[:, i] = 0.0
+                _fill(orders, i, values)
 
 
 @kernel

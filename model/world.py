@@ -245,6 +245,7 @@ class RareEarthModel(mesa.Model):
         deciding = self._deciding()  # each month: a notebook may swap a strategy on the agent directly
         state = self.public_state() if deciding or self.pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
+        self._changed_countries: set[str] = set()  # countries whose instruments changed this month
         for ev in self.events_by_month.get(self.month, []):
             self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
         for code, what, value, note in self.pending:
@@ -254,11 +255,12 @@ class RareEarthModel(mesa.Model):
         self.pending = []
         for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():
-                self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+                if not _in_force(self.countries[code].policy, instrument, value):  # most decisions repeat
+                    self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if self.month == 0 or self._changed - STOCKPILE_ORDERS:
             self.policy.refresh()
         elif self._changed:
-            self.policy.refresh_stockpile_orders()
+            self.policy.refresh_stockpile_orders(self._changed_countries)
         if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
 
@@ -292,6 +294,7 @@ class RareEarthModel(mesa.Model):
             return False
         agent.policy = new
         self._changed.add(instrument.split(".")[0])
+        self._changed_countries.add(code)
         self.recorder.event(code, instrument, old, now, source)
         return True
 
@@ -375,6 +378,9 @@ class RareEarthModel(mesa.Model):
 
 def _in_force(policy: Policy, path: str, value: Any) -> bool:
     """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
+    if "." not in path:  # a whole instrument (the usual case)
+        node = getattr(policy, path, _MISSING)
+        return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
     node: Any = policy
     for key in path.split("."):
         node = node.get(key, _MISSING) if isinstance(node, dict) else getattr(node, key, _MISSING)
