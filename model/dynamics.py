@@ -28,15 +28,10 @@ if TYPE_CHECKING:
 IDLE_BAND = 0.1
 
 
-def month_end(model: RareEarthModel) -> np.ndarray:
-    """Expectations, idling and restarts, thrifting and expected restrictions (one compiled call).
-
-    Idled and restarted plants are logged as events. Returns each firm's
-    expected margin, USD/kg of output (or feed, for separators; 0 for end
-    users), which investment reviews read.
-    """
+def month_end_inputs(model: RareEarthModel) -> tuple:
+    """The arguments of :func:`month_end`, read from the model."""
     f, sc, mk, table, lk = model.firms, model.spec, model.spec.market, model.sector_table, model.policy.links
-    margin, idled, restarted, model.expect_restriction = _month_end(
+    return (
         mk.expectation_weight, model.price, model.expected, model.reference,
         (f.stage, f.output, f.country, f.unit_cost_usd_per_kg, f.dytb_share, f.capacity_t_per_month),
         (f.active, f.loss_months, f.profit_months, mk.exit_after_loss_months, mk.restart_after_profit_months),
@@ -45,17 +40,26 @@ def month_end(model: RareEarthModel) -> np.ndarray:
         model.intensity, (table["trigger"], table["thrift_max"], table["floor"]),
         (model.last_flows_t, model.import_share, model.quota_rent, lk.licensed, lk.approval_rate, lk.open),
     )  # fmt: skip
+
+
+def log_idling(model: RareEarthModel, idled: np.ndarray, restarted: np.ndarray) -> None:
+    """Log the plants :func:`month_end` idled and restarted as events."""
+    f = model.firms
     for rows, what in ((idled, "idled"), (restarted, "restarted")):
         for row in rows:
             model.recorder.event(model.regions[f.country[row]], f"firm.{f.ids[row]}", None, what, "firm")
-    return margin
 
 
 @kernel
-def _month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
-               ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
-               restrictions):  # fmt: skip
-    """Compiled :func:`month_end`; returns (margin, idled rows, restarted rows, expected restrictions)."""
+def month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
+              ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
+              restrictions):  # fmt: skip
+    """Expectations, idling and restarts, thrifting and expected restrictions (arguments: :func:`month_end_inputs`).
+
+    Returns (each firm's expected margin, USD/kg of output (or feed, for
+    separators; 0 for end users), which investment reviews read; the rows
+    of plants idled and restarted; expected restrictions [commodity, region]).
+    """
     stage, out, country, unit_cost, dytb_share, capacity = firms
     active, loss_months, profit_months, exit_after, restart_after = idling
     expected += weight * (price - expected)  # adaptive expectations
@@ -110,23 +114,54 @@ def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, p
     return idled[:n_idled], restarted[:n_restarted]
 
 
-def invest(model: RareEarthModel, margin: np.ndarray) -> None:
-    """At each review, expand plants whose expected return beats the hurdle rate."""
+def investment_inputs(model: RareEarthModel) -> tuple:
+    """The arguments of :func:`invest` after the margins, read from the model."""
     f, mk = model.firms, model.spec.market
-    months = mk.investment_review_months
-    stage_names = ("mining", "separation", "magnets")
-    capex = np.array([mk.capex_usd_per_t_per_year[s] for s in stage_names])
-    lead = np.array([mk.lead_time_months[s] for s in stage_names])
-    producer = (f.stage <= MAGNETS) & f.producing(model.month) & (f.capacity_t_per_month > 0)
-    stage = np.minimum(f.stage, MAGNETS)
-    utilisation = model.output_window_t / np.maximum(f.capacity_t_per_month * months, 1e-9)
-    annual_return = margin * K / np.maximum(capex[stage], 1e-9)  # per t/yr of capacity
-    go = producer & (utilisation >= 0.85) & (annual_return > model.hurdle[f.country])
-    added = f.capacity_t_per_month[go] * mk.expansion_share
-    model.schedule_capacity(np.nonzero(go)[0], added, model.month + lead[stage[go]])
-    spend = added * 12.0 * capex[stage[go]]
-    model.ledger.pay(np.nonzero(go)[0], model.ledger.outside, spend)
-    model.output_window_t[:] = 0.0
+    stages = ("mining", "separation", "magnets")
+    capex = np.array([mk.capex_usd_per_t_per_year[s] for s in stages])
+    lead = np.array([mk.lead_time_months[s] for s in stages], np.int64)
+    return (
+        model.month, (f.stage, f.country, f.capacity_t_per_month, f.active, f.online_month), model.output_window_t,
+        (mk.investment_review_months, mk.expansion_share, model.hurdle, capex, lead), model.ledger.cash_usd,
+    )  # fmt: skip
+
+
+@kernel
+def invest(margin, month, firms, output_window, terms, cash):
+    """At a review, expand plants whose expected return beats the hurdle rate; returns the expansions.
+
+    A producing plant expands by ``expansion share`` of its capacity when it
+    ran at 85% or more of capacity since the last review and its expected
+    margin, per t/yr of new capacity over the stage's capex, beats its
+    country's hurdle rate. It pays the capex now (to the outside economy:
+    the caller posts the payee's side) and the capacity arrives after the
+    stage's lead time. ``terms = (months between reviews, expansion share,
+    hurdle rate by region, capex USD per t/yr by stage, lead months by
+    stage)``. Returns ``(firm rows, t/month added, month online, capex USD)``.
+    """
+    stage, country, capacity, active, online_month = firms
+    months, share, hurdle, capex, lead = terms
+    n = stage.size
+    rows, added, due, spend, m = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64), np.empty(n), 0
+    for h in range(n):
+        s = min(stage[h], MAGNETS)
+        producer = stage[h] <= MAGNETS and active[h] and online_month[h] <= month and capacity[h] > 0
+        utilisation = output_window[h] / max(capacity[h] * months, 1e-9)
+        annual_return = margin[h] * K / max(capex[s], 1e-9)  # per t/yr of capacity
+        if producer and utilisation >= 0.85 and annual_return > hurdle[country[h]]:
+            rows[m], added[m], due[m] = h, capacity[h] * share, month + lead[s]
+            spend[m] = added[m] * 12.0 * capex[s]
+            cash[h] -= spend[m]
+            m += 1
+    output_window[:] = 0.0
+    return rows[:m], added[:m], due[:m], spend[:m]
+
+
+def schedule_investment(model: RareEarthModel, rows: np.ndarray, added: np.ndarray, due: np.ndarray,
+                        spend: np.ndarray) -> None:  # fmt: skip
+    """Queue the capacity :func:`invest` decided and post its capex to the outside economy."""
+    model.schedule_capacity(rows, added, due)
+    model.ledger.cash_usd[model.ledger.outside] += spend.sum()
 
 
 @kernel

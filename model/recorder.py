@@ -127,15 +127,14 @@ class Recorder:
             }
         )
 
-    def close_month(self) -> None:
-        """Snapshot prices, flows, output by stage and the countries' accounts (one compiled call)."""
+    def record_inputs(self) -> tuple:
+        """The arguments of :func:`record_month` for this month's row (room is made for it)."""
         m, led, f = self.model, self.model.ledger, self.model.firms
         t = self.n_months
         if t == self._months.size:
             self._grow(max(16, 2 * t))
-        self._months[t] = m.month
         s, review = self._series, m.pipeline
-        record_month(
+        return (
             t,
             (s["price"], s["producer_price"], s["quota_rent"], s["flows"], s["output"]),
             tuple(s[part] for part in PAYOFF_PARTS),
@@ -147,8 +146,13 @@ class Recorder:
             (led.produced_t, led.used_t),
             (review.approved_t, review.denied_t, review.due),
             self.opening,
-        )  # fmt: skip
-        self.n_months = t + 1
+        )
+
+    def recorded(self) -> None:
+        """Count the row :func:`record_month` wrote; snapshot the firms once a year if asked."""
+        m = self.model
+        self._months[self.n_months] = m.month
+        self.n_months += 1
         if self.record_firms and m.month % 12 == 0:
             self.firm_rows.append(self._firm_snapshot())
 

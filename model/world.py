@@ -7,6 +7,8 @@
 4. End users build units from magnets on hand; unmet need is shortage.
 5. Expectations, idling, investment and thrifting update.
 6. The month is recorded.
+
+Steps 2-6 run as one compiled call (:mod:`model.month`).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from agents.country import CountryAgent
 from agents.firms import END_USE, MAGNETS, MINING, SEPARATION, Firm, build_firms
 from agents.order_rules import DAYS_PER_MONTH
 from agents.strategies import PublicState, make_strategy
-from model import dynamics, exchange, production
+from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
 from model.links import base_links
+from model.month import play_month
 from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
 from model.scenario import ScenarioError, set_path
@@ -229,9 +232,7 @@ class RareEarthModel(mesa.Model):
         self._bring_capacity_online()
         self.producing = self.firms.producing(self.month)  # plants built and not idled, this month
         self._draw_demand()
-        self._markets()
-        self._between_months()
-        self.recorder.close_month()
+        self._play_month()  # markets, month end, investment review, record: one compiled call
         self.month += 1
 
     def run_months(self, months: int) -> None:
@@ -333,10 +334,27 @@ class RareEarthModel(mesa.Model):
             (1.0 + self.growth) ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
         )  # fmt: skip
 
-    def _markets(self) -> None:
-        """Markets upstream to downstream with production between them, then use (one compiled call)."""
+    def _play_month(self) -> None:
+        """Markets, month end, investment review and record (:func:`model.month.play_month`)."""
+        led = self.ledger
+        review = self.month > 0 and self.month % self.spec.market.investment_review_months == 0
+        between, turnover, failed, idled, restarted, expansions = play_month(
+            self._market_inputs(), dynamics.month_end_inputs(self), self.expect_restriction, review,
+            dynamics.investment_inputs(self), self.recorder.record_inputs(),
+        )  # fmt: skip
+        if failed >= 0:
+            raise RuntimeError(f"{COMMODITIES[failed]} market, month {self.month}: min-cost flow did not converge")
+        led.market_residual_usd += between
+        led.market_turnover_usd += turnover
+        dynamics.log_idling(self, idled, restarted)
+        if review:
+            dynamics.schedule_investment(self, *expansions)
+        self.recorder.recorded()
+
+    def _market_inputs(self) -> tuple:
+        """The arguments of :func:`model.exchange.markets`, read from the model."""
         led, pol, lk = self.ledger, self.policy, self.policy.links
-        between, turnover, failed = exchange.markets(
+        return (
             self.month, 13 - calendar_month(self.start_date, self.month), *behaviour.book_inputs(self),
             (lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
              lk.compliant_origin, self.unlimited_links, lk.quota_t_per_year, lk.approval_rate),
@@ -349,15 +367,6 @@ class RareEarthModel(mesa.Model):
             (led.used_t, self.firms.heavy_capable, self.recipe, self.costs_usd, self.dytb_min_share, self.shortage_t,
              self.shortage_units, self.sector_table["kg_per_unit"], self.sector_table["value_per_unit"]),
         )  # fmt: skip
-        if failed >= 0:
-            raise RuntimeError(f"{COMMODITIES[failed]} market, month {self.month}: min-cost flow did not converge")
-        led.market_residual_usd += between
-        led.market_turnover_usd += turnover
-
-    def _between_months(self) -> None:
-        margin = dynamics.month_end(self)
-        if self.month > 0 and self.month % self.spec.market.investment_review_months == 0:
-            dynamics.invest(self, margin)
 
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""

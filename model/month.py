@@ -1,0 +1,46 @@
+"""The compiled part of a month, in one call: markets, month end, investment review, record.
+
+The Python side of a month (:meth:`model.world.RareEarthModel.step`) sets
+policies, brings capacity online and draws demand; then
+:func:`play_month` runs, in order and without returning to Python,
+
+1. the markets upstream to downstream with production between them, and
+   end users building units (:func:`model.exchange.markets`);
+2. the month end: expectations, idling and restarts, thrifting, expected
+   restrictions (:func:`model.dynamics.month_end`);
+3. at an investment review, the expansions (:func:`model.dynamics.invest`);
+4. the month's row of the record (:func:`model.recorder.record_month`).
+
+One call instead of four saves each month the dispatch of a hundred-odd
+arrays and the Python between the steps. The caller logs idling events,
+queues the new capacity and counts the record's row from what it returns.
+"""
+
+import numpy as np
+
+from model.compiled import kernel
+from model.dynamics import invest, month_end
+from model.exchange import markets
+from model.recorder import record_month
+
+
+@kernel
+def play_month(market_inputs, month_end_inputs, expect_restriction, review, investment_inputs, record_inputs):
+    """Steps 1-4 above; ``review``: whether this month reviews investment.
+
+    Arguments are the steps' own, as packed by ``RareEarthModel._market_inputs``,
+    :func:`model.dynamics.month_end_inputs`, :func:`model.dynamics.investment_inputs`
+    and :meth:`model.recorder.Recorder.record_inputs`; ``expect_restriction`` receives the
+    month end's expected restrictions. Returns ``(money left between buyers' and
+    sellers' prices USD, turnover USD, first market that did not converge or -1,
+    idled rows, restarted rows, expansions (rows, t/month added, month online, capex USD))``.
+    """
+    between, turnover, failed = markets(*market_inputs)
+    margin, idled, restarted, expect = month_end(*month_end_inputs)
+    expect_restriction[:] = expect
+    if review:
+        expansions = invest(margin, *investment_inputs)
+    else:
+        expansions = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0))
+    record_month(*record_inputs)
+    return between, turnover, failed, idled, restarted, expansions
