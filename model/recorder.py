@@ -2,8 +2,8 @@
 
 Snapshots are written into arrays with the month first, by one compiled
 call a month; the tidy, one-row-per-observation DataFrames of
-:mod:`model.outputs` are built from them only when asked for. Payoff components come from changes in wealth
-over the month, by country:
+:mod:`model.outputs` are built from them only when asked for. Payoff
+components come from changes in wealth over the month, by country:
 
 - producer surplus: change in cash + stock book value of mines, separators
   and magnet makers;
@@ -59,7 +59,7 @@ class Recorder:
         self.record_firms = record_firms
         self.n_months = 0
         n, k = model.n_regions, len(model.reference)
-        self._shapes = {
+        shapes = {
             "price": (k, n),
             "producer_price": (k, n),
             "quota_rent": (k, n),
@@ -69,7 +69,7 @@ class Recorder:
             **{name: shape(n, k) for name, shape in ACCOUNT_SHAPES.items()},
             "tonnes_error": (),
         }
-        self._series = {name: np.zeros((0, *shape)) for name, shape in self._shapes.items()}
+        self._series = {name: np.zeros((0, *shape)) for name, shape in shapes.items()}
         self._months = np.zeros(0, np.int64)
         self.events: list[dict[str, Any]] = []
         self.firm_rows: list[dict[str, np.ndarray]] = []
