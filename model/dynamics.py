@@ -133,16 +133,16 @@ def invest(margin, month, firms, output_window, terms, cash):
     A producing plant expands by ``expansion share`` of its capacity when it
     ran at 85% or more of capacity since the last review and its expected
     margin, per t/yr of new capacity over the stage's capex, beats its
-    country's hurdle rate. It pays the capex now (to the outside economy:
-    the caller posts the payee's side) and the capacity arrives after the
-    stage's lead time. ``terms = (months between reviews, expansion share,
-    hurdle rate by region, capex USD per t/yr by stage, lead months by
-    stage)``. Returns ``(firm rows, t/month added, month online, capex USD)``.
+    country's hurdle rate. It pays the capex now to the outside economy (the
+    last account of ``cash``) and the capacity arrives after the stage's
+    lead time. ``terms = (months between reviews, expansion share, hurdle
+    rate by region, capex USD per t/yr by stage, lead months by stage)``.
+    Returns ``(firm rows, t/month added, month online)``.
     """
     stage, country, capacity, active, online_month = firms
     months, share, hurdle, capex, lead = terms
-    n = stage.size
-    rows, added, due, spend, m = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64), np.empty(n), 0
+    n, outside = stage.size, cash.size - 1
+    rows, added, due, m = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64), 0
     for h in range(n):
         s = min(stage[h], MAGNETS)
         producer = stage[h] <= MAGNETS and active[h] and online_month[h] <= month and capacity[h] > 0
@@ -150,18 +150,12 @@ def invest(margin, month, firms, output_window, terms, cash):
         annual_return = margin[h] * K / max(capex[s], 1e-9)  # per t/yr of capacity
         if producer and utilisation >= 0.85 and annual_return > hurdle[country[h]]:
             rows[m], added[m], due[m] = h, capacity[h] * share, month + lead[s]
-            spend[m] = added[m] * 12.0 * capex[s]
-            cash[h] -= spend[m]
+            spend = added[m] * 12.0 * capex[s]
+            cash[h] -= spend
+            cash[outside] += spend
             m += 1
     output_window[:] = 0.0
-    return rows[:m], added[:m], due[:m], spend[:m]
-
-
-def schedule_investment(model: RareEarthModel, rows: np.ndarray, added: np.ndarray, due: np.ndarray,
-                        spend: np.ndarray) -> None:  # fmt: skip
-    """Queue the capacity :func:`invest` decided and post its capex to the outside economy."""
-    model.schedule_capacity(rows, added, due)
-    model.ledger.cash_usd[model.ledger.outside] += spend.sum()
+    return rows[:m], added[:m], due[:m]
 
 
 @kernel

@@ -33,7 +33,7 @@ def play_month(market_inputs, month_end_inputs, expect_restriction, review, inve
     and :meth:`model.recorder.Recorder.record_inputs`; ``expect_restriction`` receives the
     month end's expected restrictions. Returns ``(money left between buyers' and
     sellers' prices USD, turnover USD, first market that did not converge or -1,
-    idled rows, restarted rows, expansions (rows, t/month added, month online, capex USD))``.
+    idled rows, restarted rows, expansions (rows, t/month added, month online))``.
     """
     between, turnover, failed = markets(*market_inputs)
     margin, idled, restarted, expect = month_end(*month_end_inputs)
@@ -41,6 +41,6 @@ def play_month(market_inputs, month_end_inputs, expect_restriction, review, inve
     if review:
         expansions = invest(margin, *investment_inputs)
     else:
-        expansions = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64), np.zeros(0))
+        expansions = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
     record_month(*record_inputs)
     return between, turnover, failed, idled, restarted, expansions

@@ -122,7 +122,7 @@ def _shares(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.
 def _flows(model: RareEarthModel, months: np.ndarray, dates: np.ndarray) -> pd.DataFrame:
     rec, regions = model.recorder, model.regions
     cols = _grid(months, dates, list(COMMODITIES), regions, regions)
-    tonnes = rec.flows.reshape(-1)
+    tonnes = rec.series("flows").reshape(-1)
     keep = (tonnes > 1e-9) & (cols["_2"] != cols["_3"])
     return pd.DataFrame(
         {

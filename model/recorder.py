@@ -51,7 +51,7 @@ class Recorder:
 
     Each series is one array with the month first, filled in place by one
     compiled call at each month's close (:func:`record_month`) and doubled
-    when full; the attributes below are views of the months recorded so far.
+    when full; :meth:`series` gives a view of the months recorded so far.
     """
 
     def __init__(self, model: RareEarthModel, record_firms: bool = True) -> None:
@@ -85,16 +85,6 @@ class Recorder:
     def series(self, name: str) -> np.ndarray:
         """One recorded series, month first (``price``, ``flows``, ``shortage_t``, ...)."""
         return self._series[name][: self.n_months]
-
-    @property
-    def price(self) -> np.ndarray:
-        """Price by month, commodity, region (USD/kg)."""
-        return self.series("price")
-
-    @property
-    def flows(self) -> np.ndarray:
-        """Flows by month, commodity, exporter, importer (t)."""
-        return self.series("flows")
 
     @property
     def tonnes_error(self) -> np.ndarray:

@@ -256,8 +256,7 @@ class RareEarthModel(mesa.Model):
         self.pending = []
         for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():
-                if not _in_force(self.countries[code].policy, instrument, value):  # most decisions repeat
-                    self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+                self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if self.month == 0 or self._changed - STOCKPILE_ORDERS:
             self.policy.refresh()
         elif self._changed:
@@ -348,7 +347,7 @@ class RareEarthModel(mesa.Model):
         led.market_turnover_usd += turnover
         dynamics.log_idling(self, idled, restarted)
         if review:
-            dynamics.schedule_investment(self, *expansions)
+            self.schedule_capacity(*expansions)
         self.recorder.recorded()
 
     def _market_inputs(self) -> tuple:
@@ -387,26 +386,19 @@ class RareEarthModel(mesa.Model):
 
 def _in_force(policy: Policy, path: str, value: Any) -> bool:
     """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
-    if "." not in path:  # a whole instrument (the usual case)
-        node = getattr(policy, path, _MISSING)
-        return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
-    node: Any = policy
-    for key in path.split("."):
-        node = node.get(key, _MISSING) if isinstance(node, dict) else getattr(node, key, _MISSING)
-        if node is _MISSING:
-            return False
+    node = _value_at(policy, path, _MISSING)
     return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
 
 
 _MISSING = object()
 
 
-def _value_at(policy: Policy, path: str) -> Any:
-    """The instrument at dotted ``path`` (None if it is not set)."""
+def _value_at(policy: Policy, path: str, missing: Any = None) -> Any:
+    """The instrument at dotted ``path`` (instruments are values, lists or dicts), or ``missing``."""
     field, *keys = path.split(".")
-    node: Any = getattr(policy, field, None)
+    node: Any = getattr(policy, field, missing)
     for key in keys:
         if not isinstance(node, dict):
-            return None
-        node = node.get(key)
+            return missing
+        node = node.get(key, missing)
     return node

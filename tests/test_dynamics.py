@@ -85,14 +85,14 @@ def test_investment_expands_only_busy_profitable_producing_plants():
     capex = np.array([20_000.0, 30_000.0, 40_000.0])  # USD per t/yr: mining return 5 * 1000 / 20000 = 0.25
     lead = np.array([60, 36, 24])
     cash = np.full(7, 1e7)
-    rows, added, due, spend = dynamics.invest(
+    rows, added, due = dynamics.invest(
         margin, 12, (stage, country, capacity, active, online), window, (12, 0.15, hurdle, capex, lead), cash
     )
     # Only plant 0: busy (90% >= 85%), return 0.25 over a 0.10 hurdle, producing. Plant 1 ran at 80%,
     # plant 2's country asks 0.30, plant 3 is idled, plant 4 is an end user, plant 5 is not built yet.
     assert rows.tolist() == [0] and added.tolist() == [15.0] and due.tolist() == [72]
-    assert spend.tolist() == [15.0 * 12.0 * 20_000.0]
-    assert cash[0] == 1e7 - 3.6e6 and (cash[1:] == 1e7).all()
+    capex_paid = 15.0 * 12.0 * 20_000.0  # 3.6 million USD, to the outside economy (the last account)
+    assert cash[0] == 1e7 - capex_paid and cash[6] == 1e7 + capex_paid and (cash[1:6] == 1e7).all()
     assert (window == 0.0).all()  # the next review counts from here
 
 
@@ -105,7 +105,7 @@ def test_investment_in_the_model_queues_capacity_and_conserves_money(model):
     margin = np.zeros(f.n)
     margin[h] = 1e3  # far above any hurdle
     total = led.total_cash()
-    dynamics.schedule_investment(model, *dynamics.invest(margin, *dynamics.investment_inputs(model)))
+    model.schedule_capacity(*dynamics.invest(margin, *dynamics.investment_inputs(model)))
     lead = model.spec.market.lead_time_months["mining"]
     [(firms, added)] = model.projects[12 + lead]
     assert firms.tolist() == [h] and added[0] == pytest.approx(f.capacity_t_per_month[h] * 0.15)
