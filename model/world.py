@@ -236,9 +236,37 @@ class RareEarthModel(mesa.Model):
         self.month += 1
 
     def run_months(self, months: int) -> None:
-        """Play ``months`` months."""
+        """Play ``months`` months, as ``months`` calls of Mesa's ``step()`` would.
+
+        While the month is the only event on Mesa's event list (nothing else
+        was scheduled with ``schedule_event``), each month is played as
+        Mesa's step plays it (time moves to the month's event, the step
+        counter and the generator's count advance, the next month is due one
+        unit later) without building a new event per month, which costs about
+        as much as the Python side of a month's policies. Otherwise, and if
+        Mesa's internals are not as expected, ``step()`` plays it.
+        """
         for _ in range(months):
-            self.step()
+            if not self._play_scheduled_month():
+                self.step()
+
+    def _play_scheduled_month(self) -> bool:
+        """Play the next month if it is the only event due; False (nothing done) otherwise."""
+        generator = getattr(self, "_default_schedule", None)
+        event = getattr(generator, "_current_event", None)
+        queue = getattr(getattr(self, "_event_list", None), "_events", None)
+        if event is None or queue is None or len(queue) != 1 or queue[0] is not event or event.CANCELED:
+            return False
+        schedule = generator.schedule
+        if not (generator.is_active and not generator._paused and event.time == self.time + 1):
+            return False
+        if not (schedule.interval == 1 and schedule.count is None and schedule.end is None):
+            return False
+        self.time = event.time
+        self._do_step()  # Mesa's own: counts the step, logs it, plays the month
+        generator._execution_count += 1
+        event.time = self.time + 1  # the month's event, due next month (the only item on the heap)
+        return True
 
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:

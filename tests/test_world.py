@@ -71,6 +71,31 @@ def test_a_run_in_pieces_records_what_one_call_records():
     assert len(pieces.recorder.tonnes_error) == 37 and max(pieces.recorder.tonnes_error) < 1e-6
 
 
+def test_run_months_steps_as_mesa_does_and_leaves_other_events_to_mesa():
+    """run_months(n) is n Mesa steps (same tables, time, step count); events scheduled on Mesa still run."""
+    doc = small_world(n_countries=2)
+    fast, mesa_steps = build_model(validate(doc), seed=4), build_model(validate(doc), seed=4)
+    fast.run_months(7)
+    for _ in range(7):
+        mesa_steps.step()
+    assert (fast.time, fast.steps, fast.month) == (mesa_steps.time, mesa_steps.steps, mesa_steps.month) == (7, 7, 7)
+    a, b = tables(fast), tables(mesa_steps)
+    for name in ("prices", "shares", "flows", "countries", "events"):
+        pd.testing.assert_frame_equal(a.as_dict()[name], b.as_dict()[name])
+    seen = []
+
+    def note():  # Mesa takes no lambdas
+        seen.append((fast.time, fast.month))
+
+    fast.schedule_event(note, at=8.5)
+    fast.run_months(3)
+    mesa_steps.step()  # Mesa's own step, then run_months again: the two paths interleave
+    fast.step()
+    assert seen == [(8.5, 8)] and (fast.time, fast.steps, fast.month) == (11, 11, 11)
+    mesa_steps.run_months(3)
+    assert (mesa_steps.time, mesa_steps.steps) == (11, 11)
+
+
 def test_baseline_month0_shares_match_sources():
     """USGS MCS 2025: China 69% of 2024 mining; IEA: 85-92% of separation, ~90% of magnets.
 
