@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 #: Tonnes of a yearly export quota below which it counts as used up.
 QUOTA_SPENT_T = 1e-6
 
+#: Instruments by the arrays they feed (``PolicyArrays.refresh`` rebuilds only the groups that changed).
+LINK_INSTRUMENTS = frozenset(
+    {"export_quota_t_per_year", "export_duty_rate", "import_tariff_rate", "export_ban", "licence_commodities",
+     "licence_approval_rate", "licence_review_delay_months", "licence_exempt", "foreign_entities_of_concern"}
+)  # fmt: skip
+SUPPORT_INSTRUMENTS = frozenset(
+    {"production_subsidy_usd_per_kg", "price_floor_usd_per_kg", "domestic_content_share", "content_rule_sectors",
+     "content_premium_usd_per_kg"}
+)  # fmt: skip
+STOCKPILE_INSTRUMENTS = frozenset(
+    {"stockpile_buy_t_per_month", "stockpile_release_t_per_month", "stockpile_price_ceiling_usd_per_kg"}
+)
+LICENCE_INSTRUMENTS = frozenset({"patent_royalty_share", "patent_refused", "compulsory_licence_royalty_share"})
+KNOWN_INSTRUMENTS = LINK_INSTRUMENTS | SUPPORT_INSTRUMENTS | STOCKPILE_INSTRUMENTS | LICENCE_INSTRUMENTS
+
 
 class PolicyArrays:
     """Array views of every country's instruments, rebuilt on change."""
@@ -46,11 +61,33 @@ class PolicyArrays:
             mask = (f.stage == stage) & ((f.output == c) if stage == MINING else True)
             self.seller_weights[c, : f.n] = np.where(mask, f.capacity_t_per_month, 0.0)
 
-    def refresh(self) -> None:
-        """Rebuild links, subsidies, floors, content rules, stockpile orders, licences."""
+    def refresh(self, changed: Collection[str] | None = None, countries: Collection[str] | None = None) -> None:
+        """Rebuild the arrays of the instruments that changed (all of them when ``changed`` is None).
+
+        ``changed``: names of the :class:`model.schema.Policy` fields that
+        changed this month, ``countries``: the countries whose instruments
+        changed (used for the stockpile orders). Links, support (subsidies,
+        floors, content rules), stockpile orders and patent licences are
+        rebuilt only if one of their instruments changed; a field in none of
+        these groups rebuilds everything.
+        """
+        if changed is not None and not set(changed) <= KNOWN_INSTRUMENTS:
+            changed = None
         m = self.model
         policies = {code: a.policy for code, a in m.countries.items()}
-        self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
+        if changed is None or not LINK_INSTRUMENTS.isdisjoint(changed):
+            self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
+        if changed is None or not SUPPORT_INSTRUMENTS.isdisjoint(changed):
+            self._refresh_support(policies)
+        if changed is None:
+            self.refresh_stockpile_orders()
+        elif not STOCKPILE_INSTRUMENTS.isdisjoint(changed):
+            self.refresh_stockpile_orders(countries)
+        if changed is None or not LICENCE_INSTRUMENTS.isdisjoint(changed):
+            self._resolve_licences(policies)
+
+    def _refresh_support(self, policies) -> None:
+        m = self.model
         k, n = len(COMMODITIES), m.n_regions
         m.subsidy, m.floor = np.zeros((k, n)), np.zeros((k, n))
         m.content_share, m.content_sector = np.zeros(n), np.zeros((n, len(SECTORS)))
@@ -62,8 +99,6 @@ class PolicyArrays:
             m.content_share[i] = p.domestic_content_share
             m.content_sector[i, [SECTORS.index(s) for s in p.content_rule_sectors]] = 1.0
             self.content_premium[i] = p.content_premium_usd_per_kg
-        self.refresh_stockpile_orders()
-        self._resolve_licences(policies)
 
     def _resolve_licences(self, policies) -> None:
         m, f = self.model, self.model.firms

@@ -37,9 +37,6 @@ from model.scenario import ScenarioError, set_path
 from model.schema import COMMODITIES, SECTORS, Policy, Scenario
 from model.trade import ReviewPipeline
 
-#: Instruments whose change needs only the stockpile orders rebuilt.
-STOCKPILE_ORDERS = {"stockpile_buy_t_per_month", "stockpile_release_t_per_month", "stockpile_price_ceiling_usd_per_kg"}
-
 
 class RareEarthModel(mesa.Model):
     """Countries as Mesa agents, firms as columns, markets as spatial equilibria."""
@@ -51,6 +48,7 @@ class RareEarthModel(mesa.Model):
         self.month = 0
         self.start_date = scenario.meta.start_date
         self.regions = list(scenario.countries)
+        self._region_codes = tuple(self.regions)
         self.n_regions = len(self.regions)
         self.countries = {code: CountryAgent(self, code, spec) for code, spec in scenario.countries.items()}
         self.firms = build_firms(scenario, self.regions, self.rng)
@@ -285,10 +283,10 @@ class RareEarthModel(mesa.Model):
         for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():
                 self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
-        if self.month == 0 or self._changed - STOCKPILE_ORDERS:
+        if self.month == 0:
             self.policy.refresh()
         elif self._changed:
-            self.policy.refresh_stockpile_orders(self._changed_countries)
+            self.policy.refresh(self._changed, self._changed_countries)
         if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
 
@@ -397,19 +395,21 @@ class RareEarthModel(mesa.Model):
 
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""
+        countries = self.countries.values()
         return PublicState(
-            month=self.month,
-            date=self.date,
-            regions=tuple(self.regions),
-            price_usd_per_kg=self.price.copy(),
-            reference_price_usd_per_kg=self.reference,
-            flows_t=self.last_flows_t.copy(),
-            use_t=self.use_by_region_t.copy(),
-            shortage_t=self.shortage_t.copy(),
-            stockpile_t=self.ledger.stock_t[self.firms.n :].copy(),
-            policies={code: a.policy for code, a in self.countries.items()},
-            stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
-        )
+            self.month,
+            self.date,
+            self._region_codes,
+            self.price.copy(),
+            self.reference,
+            self.last_flows_t.copy(),
+            self.use_by_region_t.copy(),
+            self.shortage_t.copy(),
+            self.ledger.stock_t[self.firms.n :].copy(),
+            dict(zip(self.regions, [a.policy for a in countries], strict=True)),
+            dict(zip(self.regions, [a.stockpile_days for a in countries], strict=True)),
+        )  # fields in PublicState's order: month, date, regions, prices, reference, flows, use, shortage, stockpile,
+        # policies, stockpile days
 
 
 def _in_force(policy: Policy, path: str, value: Any) -> bool:

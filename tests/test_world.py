@@ -170,16 +170,43 @@ def test_firm_is_inspectable_as_agent_and_can_be_stopped():
     )
 
 
-def test_stockpile_orders_change_alone_and_other_instruments_rebuild_everything():
+def _policy_arrays(model):
+    pol, links = model.policy, model.policy.links
+    arrays = {name: getattr(links, name) for name in links.__dataclass_fields__}
+    for name in ("subsidy", "floor", "content_share", "content_sector", "buy_t", "release_t", "ceiling",
+                 "royalty_share", "exportable"):  # fmt: skip
+        arrays[name] = getattr(model, name)
+    for name in ("content_premium", "royalty_region", "no_royalty"):
+        arrays[name] = getattr(pol, name)
+    return arrays
+
+
+@pytest.mark.parametrize(
+    "instrument, value, rebuilt",
+    [
+        ("stockpile_buy_t_per_month", {"ndpr_oxide": 25.0}, {"buy_t"}),
+        ("production_subsidy_usd_per_kg", {"ndpr_oxide": 3.0}, {"subsidy"}),
+        ("domestic_content_share", 0.7, {"subsidy"}),
+        ("export_ban", {"ndpr_oxide": ["BBB"]}, {"open"}),
+        ("licence_approval_rate", 0.5, {"open"}),
+        ("patent_royalty_share", 0.1, {"royalty_share"}),
+    ],
+)
+def test_a_policy_change_rebuilds_its_own_arrays_as_a_full_rebuild_would(instrument, value, rebuilt):
     model = _run(small_world(n_countries=2), 1)
-    subsidy = model.subsidy
-    model.intervene("AAA", "stockpile_buy_t_per_month", {"ndpr_oxide": 25.0})
+    if instrument == "licence_approval_rate":
+        model.intervene("AAA", "licence_commodities", ["ndpr_oxide"])
+        model.step()
+    before = _policy_arrays(model)
+    model.intervene("AAA", instrument, value)
     model.step()
-    assert model.buy_t[2, 0] == 25.0, "the order applies from the next month"
-    assert model.subsidy is subsidy, "only the stockpile orders were rebuilt"
-    model.intervene("AAA", "production_subsidy_usd_per_kg", {"ndpr_oxide": 3.0})
-    model.step()
-    assert model.subsidy[2, 0] == 3.0 and model.buy_t[2, 0] == 25.0
+    after = _policy_arrays(model)
+    # One array of each group (stockpile orders, support, links, licences) tells whether the group was rebuilt.
+    replaced = {name for name in ("buy_t", "subsidy", "open", "royalty_share") if after[name] is not before[name]}
+    assert replaced <= rebuilt, "other groups were left alone"
+    model.policy.refresh()  # everything from the policies in force
+    for name, array in _policy_arrays(model).items():
+        np.testing.assert_array_equal(after[name], array, err_msg=name)
 
 
 def test_a_quota_used_up_but_for_rounding_counts_as_spent():

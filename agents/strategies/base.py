@@ -8,8 +8,8 @@ The model validates and applies the change and logs it as an event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import lru_cache
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -17,11 +17,17 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from model.schema import COMMODITIES, LEVER_FAMILIES, SECTORS, Policy
 
 Changes = dict[str, Any]
+#: Row of each commodity in ``[commodity, ...]`` arrays.
+COMMODITY_INDEX = {name: c for c, name in enumerate(COMMODITIES)}
 
 
-@dataclass(frozen=True)
-class PublicState:
-    """Last month's public record, as every country sees it (arrays are read-only copies)."""
+@lru_cache(maxsize=64)
+def _region_index(regions: tuple[str, ...]) -> dict[str, int]:
+    return {code: i for i, code in enumerate(regions)}
+
+
+class PublicState(NamedTuple):
+    """Last month's public record, as every country sees it (an immutable record; arrays are copies)."""
 
     month: int
     date: str
@@ -37,16 +43,19 @@ class PublicState:
 
     def region(self, code: str) -> int:
         """Index of a region code."""
-        return self.regions.index(code)
+        index = _region_index(self.regions).get(code)
+        if index is None:
+            raise ValueError(f"region {code!r} not among {self.regions}")
+        return index
 
     def price(self, commodity: str, code: str) -> float:
         """Last price of a commodity in a region, USD/kg."""
-        return float(self.price_usd_per_kg[COMMODITIES.index(commodity), self.region(code)])
+        return float(self.price_usd_per_kg[COMMODITY_INDEX[commodity], self.region(code)])
 
     def price_ratio(self, commodity: str, code: str) -> float:
         """Last price over the reference price."""
-        c = COMMODITIES.index(commodity)
-        return float(self.price_usd_per_kg[c, self.region(code)] / self.reference_price_usd_per_kg[c])
+        c = COMMODITY_INDEX[commodity]
+        return float(self.price_usd_per_kg[c, self.region(code)]) / float(self.reference_price_usd_per_kg[c])
 
     def shortage(self, code: str, sector: str | None = None) -> float:
         """Magnet shortage of a region last month, tonnes (one sector or all)."""
