@@ -118,14 +118,19 @@ def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, p
 
 def investment_inputs(model: RareEarthModel) -> tuple:
     """The arguments of :func:`invest` after the margins, read from the model."""
-    f, mk = model.firms, model.spec.market
-    stages = ("mining", "separation", "magnets")
-    capex = np.array([mk.capex_usd_per_t_per_year[s] for s in stages])
-    lead = np.array([mk.lead_time_months[s] for s in stages], np.int64)
+    f = model.firms
     return (
         model.month, (f.stage, f.country, f.capacity_t_per_month, f.active, f.online_month), model.output_window_t,
-        (mk.investment_review_months, mk.expansion_share, model.hurdle, capex, lead), model.ledger.cash_usd,
+        model.investment_terms, model.ledger.cash_usd,
     )  # fmt: skip
+
+
+def investment_terms(model: RareEarthModel) -> tuple:
+    """The scenario's investment terms as :func:`invest` reads them (built once per model)."""
+    mk, stages = model.spec.market, ("mining", "separation", "magnets")
+    capex = np.array([mk.capex_usd_per_t_per_year[s] for s in stages])
+    lead = np.array([mk.lead_time_months[s] for s in stages], np.int64)
+    return (mk.investment_review_months, mk.expansion_share, model.hurdle, capex, lead)
 
 
 @kernel

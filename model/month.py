@@ -4,6 +4,8 @@ The Python side of a month (:meth:`model.world.RareEarthModel.step`) sets
 policies, brings capacity online and draws demand; then
 :func:`play_month` runs, in order and without returning to Python,
 
+0. the month's opening: its books and counters cleared, the plants
+   producing this month marked (:func:`open_month`);
 1. the markets upstream to downstream with production between them, and
    end users building units (:func:`model.exchange.markets`);
 2. the month end: expectations, idling and restarts, thrifting, expected
@@ -25,16 +27,35 @@ from model.recorder import record_month
 
 
 @kernel
-def play_month(market_inputs, month_end_inputs, expect_restriction, review, investment_inputs, record_inputs):
-    """Steps 1-4 above; ``review``: whether this month reviews investment.
+def open_month(month, books, produced, used, output, shortage_units, producing, active, online_month):
+    """Clear the month's books and counters; mark the plants producing this month.
 
-    Arguments are the steps' own, as packed by ``RareEarthModel._market_inputs``,
+    Cleared: the books, tonnes produced and used, output by firm and
+    shortage units. ``producing`` marks the plants built and not idled
+    (``active`` and online by ``month``).
+    """
+    books[:] = 0.0
+    produced[:] = 0.0
+    used[:] = 0.0
+    output[:] = 0.0
+    shortage_units[:] = 0.0
+    for h in range(producing.size):
+        producing[h] = active[h] and online_month[h] <= month
+
+
+@kernel
+def play_month(opening, market_inputs, month_end_inputs, expect_restriction, review, investment_inputs,
+               record_inputs):  # fmt: skip
+    """Steps 0-4 above; ``review``: whether this month reviews investment.
+
+    Arguments are the steps' own, as packed by ``RareEarthModel._opening``, ``RareEarthModel._market_inputs``,
     :func:`model.dynamics.month_end_inputs`, :func:`model.dynamics.investment_inputs`
     and :meth:`model.recorder.Recorder.record_inputs`; ``expect_restriction`` receives the
     month end's expected restrictions. Returns ``(money left between buyers' and
     sellers' prices USD, turnover USD, first market that did not converge or -1,
     idled rows, restarted rows, expansions (rows, t/month added, month online))``.
     """
+    open_month(*opening)
     between, turnover, failed = markets(*market_inputs)
     margin, idled, restarted, expect = month_end(*month_end_inputs)
     expect_restriction[:] = expect

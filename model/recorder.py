@@ -93,12 +93,13 @@ class Recorder:
 
     # ---- the month --------------------------------------------------------------------------
     def open_month(self) -> None:
-        """Snapshot wealth and tonnes before the first month (later months open where the last closed)."""
+        """Snapshot wealth and tonnes before the first month (later months open where the last closed).
+
+        The month's output and shortage counters are cleared by :func:`model.month.open_month`.
+        """
         m = self.model
         if self.opening is None:  # nothing moves between one month's close and the next month's open
             self.opening = _holdings(m)
-        m.output_t[:] = 0.0
-        m.shortage_units[:] = 0.0
         m.ledger.market_residual_usd = 0.0
         m.ledger.market_turnover_usd = 0.0
 

@@ -15,6 +15,7 @@ from model.compiled import kernel
 
 PRICE_SCALE_USD_PER_KG = 1e-6  # bins are logarithmic above this price, linear below
 DENSE_TABLE_PER_ORDER = 32  # a dense (region, bin) table is used while it has <= this many cells per order
+SMALL_SORT = 64  # up to this many orders, steps are numbered after an insertion sort (np.argsort above)
 
 
 def aggregate_steps(
@@ -89,7 +90,7 @@ def _step_ids(region, bins, keep, n_regions):
     cell = np.empty(keep.size, np.int64)
     for k in range(keep.size):
         cell[k] = region[keep[k]] * span + bins[k] - lo
-    order = np.argsort(cell)
+    order = _insertion_argsort(cell) if keep.size <= SMALL_SORT else np.argsort(cell)
     count = -1
     for rank in range(order.size):
         k = order[rank]
@@ -97,6 +98,24 @@ def _step_ids(region, bins, keep, n_regions):
             count += 1
         ids[k] = count
     return ids, count + 1
+
+
+@kernel
+def _insertion_argsort(keys):
+    """Indices that sort ``keys`` (ascending; equal keys in any order).
+
+    For a few dozen keys this beats ``np.argsort``'s set-up; step ids
+    depend only on the sorted distinct keys, so either sort gives them.
+    """
+    order = np.arange(keys.size)
+    for i in range(1, keys.size):
+        k, key = order[i], keys[order[i]]
+        j = i - 1
+        while j >= 0 and keys[order[j]] > key:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = k
+    return order
 
 
 @kernel

@@ -88,6 +88,7 @@ class RareEarthModel(mesa.Model):
         self.expected = self.price.copy()
         self.env_cost = np.array([sc.countries[r].environmental_cost_usd_per_kg for r in self.regions])
         self.hurdle = np.array([sc.countries[r].hurdle_rate_per_year for r in self.regions])
+        self.investment_terms = dynamics.investment_terms(self)
         self.growth = np.array([sc.countries[r].demand_growth_per_year for r in self.regions])
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
@@ -99,7 +100,7 @@ class RareEarthModel(mesa.Model):
         self.unlimited_links = np.full((n, n), np.inf)  # link capacities (none are limited)
         self.recipe = production.recipe(sc)
         self.dytb_min_share = sc.magnet.dytb_min_share_of_grade
-        self.producing = self.firms.producing(0)
+        self.producing = self.firms.producing(0)  # plants built and not idled this month (updated in place)
         f = self.firms
         #: counts_output[c]: firms whose sales of c are their output (mines sell what they mine).
         self.counts_output = np.array([(f.stage == MINING) & (c in (CONC, HEAVY)) for c in range(k)])
@@ -224,13 +225,13 @@ class RareEarthModel(mesa.Model):
 
     def step(self) -> None:
         """Play one month."""
-        self.ledger.reset_month()
         self.recorder.open_month()
         self._set_policies()
         self._bring_capacity_online()
-        self.producing = self.firms.producing(self.month)  # plants built and not idled, this month
         self._draw_demand()
-        self._play_month()  # markets, month end, investment review, record: one compiled call
+        # The month's opening (books cleared, plants producing this month marked), markets, month end,
+        # investment review and record: one compiled call.
+        self._play_month()
         self.month += 1
 
     def run_months(self, months: int) -> None:
@@ -364,7 +365,7 @@ class RareEarthModel(mesa.Model):
         led = self.ledger
         review = self.month > 0 and self.month % self.spec.market.investment_review_months == 0
         between, turnover, failed, idled, restarted, expansions = play_month(
-            self._market_inputs(), dynamics.month_end_inputs(self), self.expect_restriction, review,
+            self._opening(), self._market_inputs(), dynamics.month_end_inputs(self), self.expect_restriction, review,
             dynamics.investment_inputs(self), self.recorder.record_inputs(),
         )  # fmt: skip
         if failed >= 0:
@@ -375,6 +376,14 @@ class RareEarthModel(mesa.Model):
         if review:
             self.schedule_capacity(*expansions)
         self.recorder.recorded()
+
+    def _opening(self) -> tuple:
+        """The arguments of :func:`model.month.open_month`: what the month clears, and the producing mask."""
+        led, f = self.ledger, self.firms
+        return (
+            self.month, led.book_usd, led.produced_t, led.used_t, self.output_t, self.shortage_units, self.producing,
+            f.active, f.online_month,
+        )  # fmt: skip
 
     def _market_inputs(self) -> tuple:
         """The arguments of :func:`model.exchange.markets`, read from the model."""
