@@ -164,13 +164,18 @@ def _initial_tree(frm, to, cost, res, useful):
     dist = np.full(useful.size, np.inf)
     pred = np.full(useful.size, -1, np.int64)
     dist[SOURCE] = 0.0
+    live, m = np.empty(frm.size, np.int64), 0  # the arcs a pass relaxes, in arc order (fixed during the passes)
+    for e in range(frm.size):
+        u, v = frm[e], to[e]
+        if res[e] > VOLUME_TOL_T and useful[u] and useful[v] and u != SINK and v != SOURCE:
+            live[m], m = e, m + 1
     for _ in range(useful.size):
         changed = False
-        for e in range(frm.size):
+        for i in range(m):
+            e = live[i]
             u, v = frm[e], to[e]
-            if res[e] > VOLUME_TOL_T and useful[u] and useful[v] and u != SINK and v != SOURCE:
-                if dist[u] + cost[e] < dist[v]:
-                    dist[v], pred[v], changed = dist[u] + cost[e], e, True
+            if dist[u] + cost[e] < dist[v]:
+                dist[v], pred[v], changed = dist[u] + cost[e], e, True
         if not changed:
             break
     return dist, pred
@@ -339,11 +344,16 @@ def node_prices(n_nodes, frm, to, cost, res):
     dist = np.full(n_nodes, np.inf)
     dist[SOURCE] = 0.0
     dist[SINK] = 0.0  # the closing sink -> source arc
+    live, m = np.empty(frm.size, np.int64), 0  # residual arcs not leaving the source, in arc order
+    for e in range(frm.size):
+        if res[e] > VOLUME_TOL_T and frm[e] != SOURCE:
+            live[m], m = e, m + 1
     for _ in range(n_nodes + 1):
         changed = False
-        for e in range(frm.size):
+        for i in range(m):
+            e = live[i]
             u = frm[e]
-            if res[e] > VOLUME_TOL_T and u != SOURCE and dist[to[e]] + cost[e] < dist[u]:
+            if dist[to[e]] + cost[e] < dist[u]:
                 dist[u] = dist[to[e]] + cost[e]
                 changed = True
         if not changed:
@@ -356,11 +366,16 @@ def _price_dead_ends(price, frm, to, cost, res):
     """Fill prices of nodes with no path to the source from their cheapest supplier."""
     dead = np.isinf(price)
     price[dead] = np.inf
+    live, m = np.empty(frm.size, np.int64), 0  # residual arcs into dead ends, in arc order
+    for e in range(frm.size):
+        if res[e] > VOLUME_TOL_T and dead[to[e]]:
+            live[m], m = e, m + 1
     for _ in range(price.size + 1):
         changed = False
-        for e in range(frm.size):
+        for i in range(m):
+            e = live[i]
             u, v = frm[e], to[e]
-            if res[e] > VOLUME_TOL_T and dead[v] and price[u] + cost[e] < price[v]:
+            if price[u] + cost[e] < price[v]:
                 price[v] = price[u] + cost[e]
                 changed = True
         if not changed:
