@@ -283,7 +283,8 @@ class RareEarthModel(mesa.Model):
         self.pending = []
         for code, family, strategy in deciding:
             for instrument, value in strategy.decide(code, state).items():
-                self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+                if not _in_force(self.countries[code].policy, instrument, value):  # most decisions repeat the last
+                    self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
         if self.month == 0:
             self.policy.refresh()
         elif self._changed:
@@ -423,8 +424,11 @@ class RareEarthModel(mesa.Model):
 
 def _in_force(policy: Policy, path: str, value: Any) -> bool:
     """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
-    node = _value_at(policy, path, _MISSING)
-    return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
+    node = policy.__dict__.get(path, _MISSING) if "." not in path else _value_at(policy, path, _MISSING)
+    return type(node) in _PLAIN and node == value
+
+
+_PLAIN = frozenset({int, float, str, bool, list, dict, tuple})
 
 
 _MISSING = object()
