@@ -100,18 +100,18 @@ def _named_row(fid: str, f, regions: list[str], scenario: Scenario) -> dict:
 def _synthetic_rows(scenario: Scenario, regions: list[str], rng: np.random.Generator) -> list[dict]:
     rows = []
     spread = scenario.market.cost_spread_share
+    # Named capacity by (country, stage, commodity); mines count per commodity, plants per stage.
+    named_by: dict[tuple[str, int, str | None], list[float]] = {}
+    for f in scenario.firms.values():
+        stage = SYNTHETIC_STAGE.get(f.commodity)
+        key = (f.country, stage, f.commodity if stage == MINING else None)
+        named_by.setdefault(key, []).append(f.capacity_t_per_year)
     for code, country in scenario.countries.items():
         for commodity, total in country.capacity_t_per_year.items():
             stage = SYNTHETIC_STAGE.get(commodity)
             if stage is None:
                 continue
-            named = sum(
-                f.capacity_t_per_year
-                for f in scenario.firms.values()
-                if f.country == code
-                and SYNTHETIC_STAGE.get(f.commodity) == stage
-                and (stage != MINING or f.commodity == commodity)
-            )
+            named = sum(named_by.get((code, stage, commodity if stage == MINING else None), ()))
             gap = total - named
             if gap <= 1e-9:
                 continue

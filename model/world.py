@@ -90,6 +90,7 @@ class RareEarthModel(mesa.Model):
         self.hurdle = np.array([sc.countries[r].hurdle_rate_per_year for r in self.regions])
         self.investment_terms = dynamics.investment_terms(self)
         self.growth = np.array([sc.countries[r].demand_growth_per_year for r in self.regions])
+        self._growth_base = 1.0 + self.growth  # demand grows by this factor a year
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
         self.user_region, self.user_sector = self.firms.country[self.end_users], self.firms.sector[self.end_users]
@@ -358,7 +359,7 @@ class RareEarthModel(mesa.Model):
         shocks = self.rng.standard_normal(len(self.end_users))
         behaviour.end_users_need(
             self.need_this_month, self.firms.need_t_per_month, self.end_users, self.user_region, self.user_sector,
-            (1.0 + self.growth) ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
+            self._growth_base ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
         )  # fmt: skip
 
     def _play_month(self) -> None:
