@@ -40,7 +40,7 @@ def open_month(month, books, produced, used, output, shortage_units, producing, 
     output[:] = 0.0
     shortage_units[:] = 0.0
     for h in range(producing.size):
-        producing[h] = active[h] and online_month[h] <= month
+        producing[h] = active[h] & (online_month[h] <= month)  # branch-free: idled plants are scattered
 
 
 @kernel

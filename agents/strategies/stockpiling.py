@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from agents.strategies.base import Changes, Params, PublicState, Strategy, register
-from model.schema import COMMODITIES, CommodityName
+from agents.strategies.base import COMMODITY_INDEX, Changes, Params, PublicState, Strategy, register
+from model.schema import CommodityName
 
 
 @register
@@ -41,15 +41,17 @@ class DaysOfUseTarget(Strategy):
         days = p.target_days if p.target_days is not None else state.stockpile_days[me]
         buy, release, ceiling = {}, {}, {}
         short = state.shortage(me) > 0
-        for name in p.commodities:
-            c = COMMODITIES.index(name)
-            target = float(state.use_t[i, c]) * 12.0 / 365.0 * days  # Python floats: round() on them is fast
-            stock = float(state.stockpile_t[i, c])
-            crisis = short or state.price_ratio(name, me) > p.release_price_ratio
+        use, stocks = state.use_t[i].tolist(), state.stockpile_t[i].tolist()
+        prices, reference = state.price_usd_per_kg[:, i].tolist(), state.reference_price_usd_per_kg.tolist()
+        for name in p.commodities:  # Python floats: round() on them is fast
+            c = COMMODITY_INDEX[name]
+            target = use[c] * 12.0 / 365.0 * days
+            stock = stocks[c]
+            crisis = short or prices[c] / reference[c] > p.release_price_ratio
             # Orders are placed in whole tonnes and cents (also keeps the events table readable).
             buy[name] = 0.0 if crisis else round(max(0.0, target - stock) / p.fill_months)
             release[name] = round(p.release_share * stock, 1) if crisis else 0.0
-            ceiling[name] = round(p.ceiling_ratio * float(state.reference_price_usd_per_kg[c]), 2)
+            ceiling[name] = round(p.ceiling_ratio * reference[c], 2)
         return {
             "stockpile_buy_t_per_month": buy,
             "stockpile_release_t_per_month": release,
