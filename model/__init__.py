@@ -7,7 +7,7 @@ cached on disk in a folder named by a hash of every source file of
 own cache notices when a function's file changes, not when a callee in
 another module does; keying the folder by all kernel sources keeps
 cross-module kernels fresh (the first run after a change to a kernel file
-compiles for about a minute and a half). ``NUMBA_CACHE_DIR``, when set, wins.
+compiles for about two minutes). ``NUMBA_CACHE_DIR``, when set, wins.
 """
 
 import hashlib

@@ -35,7 +35,7 @@ def main() -> None:
     if kernels_cached():
         return
     print(
-        "reegame: compiling the model's kernels (about a minute and a half, once per code version) ...",
+        "reegame: compiling the model's kernels (about two minutes, once per code version) ...",
         file=sys.stderr,
     )
     print(f"reegame: kernels compiled and cached in {precompile():.0f} s", file=sys.stderr)
