@@ -94,6 +94,10 @@ def test_run_months_steps_as_mesa_does_and_leaves_other_events_to_mesa():
     assert seen == [(8.5, 8)] and (fast.time, fast.steps, fast.month) == (11, 11, 11)
     mesa_steps.run_months(3)
     assert (mesa_steps.time, mesa_steps.steps) == (11, 11)
+    mesa_steps.run_for(2)  # Mesa's own ways of running still step the model after the fast path
+    mesa_steps.run_months(1)
+    mesa_steps.run_until(16)
+    assert (mesa_steps.time, mesa_steps.steps, mesa_steps.month) == (16, 16, 16)
 
 
 def test_baseline_month0_shares_match_sources():
