@@ -122,12 +122,6 @@ class Ledger:
         """Sum of every account: constant over a run."""
         return float(self.cash_usd.sum())
 
-    def reset_month(self) -> None:
-        """Clear the month's books and production/use counters (a month does this in :func:`model.month.open_month`)."""
-        self.book_usd[:] = 0.0
-        self.produced_t[:] = 0.0
-        self.used_t[:] = 0.0
-
 
 # ---------------------------------------------------------------- compiled postings
 # For kernels that settle many orders at once; each mirrors a Ledger method.

@@ -283,9 +283,9 @@ class RareEarthModel(mesa.Model):
             deciding = self._deciding()  # a new strategy decides in its first month
         self.pending = []
         for code, family, strategy in deciding:
+            source = f"strategy {family}.{strategy.name}"
             for instrument, value in strategy.decide(code, state).items():
-                if not _in_force(self.countries[code].policy, instrument, value):  # most decisions repeat the last
-                    self._apply(code, instrument, value, f"strategy {family}.{strategy.name}")
+                self._apply(code, instrument, value, source)
         if self.month == 0:
             self.policy.refresh()
         elif self._changed:
@@ -406,30 +406,25 @@ class RareEarthModel(mesa.Model):
 
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""
-        countries = self.countries.values()
         return PublicState(
-            self.month,
-            self.date,
-            self._region_codes,
-            self.price.copy(),
-            self.reference,
-            self.last_flows_t.copy(),
-            self.use_by_region_t.copy(),
-            self.shortage_t.copy(),
-            self.ledger.stock_t[self.firms.n :].copy(),
-            dict(zip(self.regions, [a.policy for a in countries], strict=True)),
-            dict(zip(self.regions, [a.stockpile_days for a in countries], strict=True)),
-        )  # fields in PublicState's order: month, date, regions, prices, reference, flows, use, shortage, stockpile,
-        # policies, stockpile days
+            month=self.month,
+            date=self.date,
+            regions=self._region_codes,
+            price_usd_per_kg=self.price.copy(),
+            reference_price_usd_per_kg=self.reference,
+            flows_t=self.last_flows_t.copy(),
+            use_t=self.use_by_region_t.copy(),
+            shortage_t=self.shortage_t.copy(),
+            stockpile_t=self.ledger.stock_t[self.firms.n :].copy(),
+            policies={code: a.policy for code, a in self.countries.items()},
+            stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
+        )
 
 
 def _in_force(policy: Policy, path: str, value: Any) -> bool:
     """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
-    node = policy.__dict__.get(path, _MISSING) if "." not in path else _value_at(policy, path, _MISSING)
-    return type(node) in _PLAIN and node == value
-
-
-_PLAIN = frozenset({int, float, str, bool, list, dict, tuple})
+    node = _value_at(policy, path, _MISSING)
+    return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
 
 
 _MISSING = object()
