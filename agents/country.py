@@ -46,6 +46,7 @@ class CountryAgent(mesa.Agent):
     def _list_deciding(self) -> None:
         #: (family, strategy) of the strategies that are not passive, the ones the model asks each month.
         self.deciding = tuple((f, s) for f, s in self._strategies.items() if not isinstance(s, Passive))
+        self.model._deciding_list = None  # the model lists its deciding strategies again
 
     def __repr__(self) -> str:
         names = ", ".join(f"{f}={s.name}" for f, s in self.strategies.items())

@@ -85,6 +85,7 @@ class PolicyArrays:
             self.refresh_stockpile_orders(countries)
         if changed is None or not LICENCE_INSTRUMENTS.isdisjoint(changed):
             self._resolve_licences(policies)
+        m._arguments = None  # the compiled month's packed arguments may hold replaced arrays
 
     def _refresh_support(self, policies) -> None:
         m = self.model

@@ -51,6 +51,7 @@ class RareEarthModel(mesa.Model):
         self._region_codes = tuple(self.regions)
         self.n_regions = len(self.regions)
         self.countries = {code: CountryAgent(self, code, spec) for code, spec in scenario.countries.items()}
+        self._deciding_list: tuple | None = None  # see _deciding
         self.firms = build_firms(scenario, self.regions, self.rng)
         self._init_ledger()
         self._init_world_arrays()
@@ -59,6 +60,7 @@ class RareEarthModel(mesa.Model):
         self.pending: list[tuple[str, str, Any, str]] = []
         self._changed: set[str] = set()
         self._firm_agents: dict[int, Firm] = {}
+        self._arguments: tuple | None = None  # see _pack_arguments
         self.policy = PolicyArrays(self)
         self.policy.refresh()
 
@@ -271,21 +273,22 @@ class RareEarthModel(mesa.Model):
     # ---- one month ----------------------------------------------------------------------
     def _set_policies(self) -> None:
         # Strategies see last month's public record (built only if some strategy will read it).
-        deciding = self._deciding()  # each month: a notebook may swap a strategy on the agent directly
-        state = self.public_state() if deciding or self.pending else None
+        deciding, pending = self._deciding(), self.pending
+        state = self.public_state() if deciding or pending else None
         self._changed: set[str] = set()  # instruments changed this month (by their first path key)
         self._changed_countries: set[str] = set()  # countries whose instruments changed this month
-        for ev in self.events_by_month.get(self.month, []):
-            self._apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
-        for code, what, value, note in self.pending:
-            self._apply_pending(code, what, value, note)
-        if any(what.startswith("strategy.") for _, what, _, _ in self.pending):
-            deciding = self._deciding()  # a new strategy decides in its first month
-        self.pending = []
-        for code, family, strategy in deciding:
-            source = f"strategy {family}.{strategy.name}"
+        apply = self._apply
+        for ev in self.events_by_month.get(self.month, ()):
+            apply(ev.country, ev.instrument, ev.value, f"scenario: {ev.note}".strip())
+        if pending:
+            for code, what, value, note in pending:
+                self._apply_pending(code, what, value, note)
+            if any(what.startswith("strategy.") for _, what, _, _ in pending):
+                deciding = self._deciding()  # a new strategy decides in its first month
+            self.pending = []
+        for code, strategy, source in deciding:
             for instrument, value in strategy.decide(code, state).items():
-                self._apply(code, instrument, value, source)
+                apply(code, instrument, value, source)
         if self.month == 0:
             self.policy.refresh()
         elif self._changed:
@@ -293,9 +296,18 @@ class RareEarthModel(mesa.Model):
         if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
 
-    def _deciding(self) -> list[tuple[str, str, Any]]:
-        """(country, family, strategy) of every strategy that is not passive."""
-        return [(code, family, s) for code, agent in self.countries.items() for family, s in agent.deciding]
+    def _deciding(self) -> tuple[tuple[str, Any, str], ...]:
+        """(country, strategy, event source) of every strategy that is not passive, in country order.
+
+        Listed again after an agent's strategies change (``CountryAgent`` clears the list).
+        """
+        if self._deciding_list is None:
+            self._deciding_list = tuple(
+                (code, strategy, f"strategy {family}.{strategy.name}")
+                for code, agent in self.countries.items()
+                for family, strategy in agent.deciding
+            )
+        return self._deciding_list
 
     def _apply_pending(self, code: str, what: str, value: Any, note: str) -> bool:
         """Apply a queued change; strategy and stockpile-target changes are logged here."""
@@ -315,10 +327,15 @@ class RareEarthModel(mesa.Model):
 
     def _apply(self, code: str, instrument: str, value: Any, source: str) -> bool:
         agent = self.countries[code]
-        if _in_force(agent.policy, instrument, value):  # most monthly decisions repeat the last one
+        policy = agent.policy
+        if "." in instrument:
+            node = _value_at(policy, instrument, _MISSING)
+        else:  # a whole field (pydantic keeps fields in __dict__)
+            node = policy.__dict__.get(instrument, _MISSING)
+        if type(node) in _PLAIN and node == value:  # most monthly decisions repeat the last one
             return False
-        new = self._validated(agent.policy, instrument, value)
-        old, now = _value_at(agent.policy, instrument), _value_at(new, instrument)
+        new = self._validated(policy, instrument, value)
+        old, now = _value_at(policy, instrument), _value_at(new, instrument)
         if old == now:
             return False
         agent.policy = new
@@ -364,20 +381,34 @@ class RareEarthModel(mesa.Model):
 
     def _play_month(self) -> None:
         """Markets, month end, investment review and record (:func:`model.month.play_month`)."""
-        led = self.ledger
-        review = self.month > 0 and self.month % self.spec.market.investment_review_months == 0
+        led, month = self.ledger, self.month
+        review = month > 0 and month % self.spec.market.investment_review_months == 0
+        opening, market, month_end, investment = self._arguments or self._pack_arguments()
         between, turnover, failed, idled, restarted, expansions = play_month(
-            self._opening(), self._market_inputs(), dynamics.month_end_inputs(self), self.expect_restriction, review,
-            dynamics.investment_inputs(self), self.recorder.record_inputs(),
+            (month, *opening), (month, 13 - calendar_month(self.start_date, month), *market), month_end,
+            self.expect_restriction, review, (month, *investment), self.recorder.record_inputs(),
         )  # fmt: skip
         if failed >= 0:
-            raise RuntimeError(f"{COMMODITIES[failed]} market, month {self.month}: min-cost flow did not converge")
+            raise RuntimeError(f"{COMMODITIES[failed]} market, month {month}: min-cost flow did not converge")
         led.market_residual_usd += between
         led.market_turnover_usd += turnover
         dynamics.log_idling(self, idled, restarted)
         if review:
             self.schedule_capacity(*expansions)
         self.recorder.recorded()
+
+    def _pack_arguments(self) -> tuple:
+        """The arrays :func:`model.month.play_month` reads, packed once and kept while they stay the same objects.
+
+        The model's arrays change in place from month to month; only a change of
+        policies replaces some of them (``PolicyArrays.refresh`` drops this pack).
+        Month numbers are added at each call.
+        """
+        self._arguments = (
+            self._opening()[1:], self._market_inputs()[2:], dynamics.month_end_inputs(self),
+            dynamics.investment_inputs(self)[1:],
+        )  # fmt: skip
+        return self._arguments
 
     def _opening(self) -> tuple:
         """The arguments of :func:`model.month.open_month`: what the month clears, and the producing mask."""
@@ -406,27 +437,24 @@ class RareEarthModel(mesa.Model):
 
     def public_state(self) -> PublicState:
         """Last month's public record, for strategies."""
+        countries = self.countries.items()
         return PublicState(
-            month=self.month,
-            date=self.date,
-            regions=self._region_codes,
-            price_usd_per_kg=self.price.copy(),
-            reference_price_usd_per_kg=self.reference,
-            flows_t=self.last_flows_t.copy(),
-            use_t=self.use_by_region_t.copy(),
-            shortage_t=self.shortage_t.copy(),
-            stockpile_t=self.ledger.stock_t[self.firms.n :].copy(),
-            policies={code: a.policy for code, a in self.countries.items()},
-            stockpile_days={code: a.stockpile_days for code, a in self.countries.items()},
+            self.month,
+            self.date,
+            self._region_codes,
+            self.price.copy(),
+            self.reference,
+            self.last_flows_t.copy(),
+            self.use_by_region_t.copy(),
+            self.shortage_t.copy(),
+            self.ledger.stock_t[self.firms.n :].copy(),
+            {code: a.policy for code, a in countries},
+            {code: a.stockpile_days for code, a in countries},
         )
 
 
-def _in_force(policy: Policy, path: str, value: Any) -> bool:
-    """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
-    node = _value_at(policy, path, _MISSING)
-    return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
-
-
+#: Types of instrument values compared directly with a decision (anything else is validated first).
+_PLAIN = (int, float, str, bool, list, dict, tuple)
 _MISSING = object()
 
 

@@ -59,8 +59,8 @@ class PublicState(NamedTuple):
 
     def shortage(self, code: str, sector: str | None = None) -> float:
         """Magnet shortage of a region last month, tonnes (one sector or all)."""
-        row = self.shortage_t[self.region(code)]
-        return float(row.sum() if sector is None else row[SECTORS.index(sector)])
+        row = self.shortage_t[self.region(code)].tolist()
+        return float(sum(row) if sector is None else row[SECTORS.index(sector)])
 
     def restricts(self, exporter: str, importer: str) -> bool:
         """Whether ``exporter`` bans, licenses or taxes exports to ``importer``, or taxes its imports."""
