@@ -1,11 +1,13 @@
 """The compiled part of a month, in one call: markets, month end, investment review, record.
 
 The Python side of a month (:meth:`model.world.RareEarthModel.step`) sets
-policies, brings capacity online and draws demand; then
+policies, brings capacity online and draws demand shocks; then
 :func:`play_month` runs, in order and without returning to Python,
 
-0. the month's opening: its books and counters cleared, the plants
-   producing this month marked (:func:`open_month`);
+0. end users' need this month (:func:`agents.behaviour.end_users_need`,
+   from the shocks drawn in Python), and the month's opening: its books
+   and counters cleared, the plants producing this month marked
+   (:func:`open_month`);
 1. the markets upstream to downstream with production between them, and
    end users building units (:func:`model.exchange.markets`);
 2. the month end: expectations, idling and restarts, thrifting, expected
@@ -20,6 +22,7 @@ queues the new capacity and counts the record's row from what it returns.
 
 import numpy as np
 
+from agents.behaviour import end_users_need
 from model.compiled import kernel
 from model.dynamics import invest, month_end
 from model.exchange import markets
@@ -44,17 +47,19 @@ def open_month(month, books, produced, used, output, shortage_units, producing, 
 
 
 @kernel
-def play_month(opening, market_inputs, month_end_inputs, expect_restriction, review, investment_inputs,
+def play_month(demand, opening, market_inputs, month_end_inputs, expect_restriction, review, investment_inputs,
                record_inputs):  # fmt: skip
     """Steps 0-4 above; ``review``: whether this month reviews investment.
 
-    Arguments are the steps' own, as packed by ``RareEarthModel._opening``, ``RareEarthModel._market_inputs``,
+    Arguments are the steps' own, as packed by ``RareEarthModel._demand``, ``RareEarthModel._opening``,
+    ``RareEarthModel._market_inputs``,
     :func:`model.dynamics.month_end_inputs`, :func:`model.dynamics.investment_inputs`
     and :meth:`model.recorder.Recorder.record_inputs`; ``expect_restriction`` receives the
     month end's expected restrictions. Returns ``(money left between buyers' and
     sellers' prices USD, turnover USD, first market that did not converge or -1,
     idled rows, restarted rows, expansions (rows, t/month added, month online))``.
     """
+    end_users_need(*demand)
     open_month(*opening)
     between, turnover, failed = markets(*market_inputs)
     margin, idled, restarted, expect = month_end(*month_end_inputs)

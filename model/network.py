@@ -42,48 +42,51 @@ PARENT, FIRST, NEXT, PREV = range(4)  # rows of the shortest-path tree
 
 
 @kernel
-def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head):
-    """Residual arc arrays: arc ``a`` is residual arc ``2a``, its reverse ``2a + 1``."""
+def _residual_arcs(arc_tail, arc_head, arc_cost, arc_cap, curve_tail, curve_head, frm, to, cost, res):
+    """Fill the residual arc arrays: arc ``a`` is residual arc ``2a``, its reverse ``2a + 1``."""
     n_fixed = arc_tail.size
-    n_arcs = n_fixed + curve_tail.size
-    frm = np.empty(2 * n_arcs, np.int64)
-    to = np.empty(2 * n_arcs, np.int64)
-    cost = np.zeros(2 * n_arcs)
-    res = np.zeros(2 * n_arcs)
-    for a in range(n_arcs):
+    for a in range(n_fixed + curve_tail.size):
         tail = arc_tail[a] if a < n_fixed else curve_tail[a - n_fixed]
         head = arc_head[a] if a < n_fixed else curve_head[a - n_fixed]
         frm[2 * a], to[2 * a], frm[2 * a + 1], to[2 * a + 1] = tail, head, head, tail
+        cost[2 * a], cost[2 * a + 1], res[2 * a], res[2 * a + 1] = 0.0, 0.0, 0.0, 0.0
         if a < n_fixed:
             cost[2 * a], cost[2 * a + 1] = arc_cost[a], -arc_cost[a]
             res[2 * a] = min(arc_cap[a], BIG_CAP_T)
-    return frm, to, cost, res
 
 
 @kernel
-def _buckets(key, n_buckets, visit):
-    """Items grouped by ``key`` (CSR): ``items[bounds[b]:bounds[b + 1]]`` are bucket ``b``'s, in ``visit`` order."""
-    bounds = np.zeros(n_buckets + 1, np.int64)
+def _group(key, n_groups, visit, bounds, items):
+    """Items grouped by ``key`` (CSR), written into ``bounds`` (``n_groups + 1``) and ``items`` (``key.size``).
+
+    ``items[bounds[g]:bounds[g + 1]]`` are group ``g``'s, in ``visit`` order
+    (index order when ``visit`` is None).
+    """
+    bounds[:] = 0
     for k in range(key.size):
         bounds[key[k] + 1] += 1
-    bounds = np.cumsum(bounds)
-    fill = bounds[:-1].copy()
-    items = np.empty(key.size, np.int64)
-    for k in visit:
-        items[fill[key[k]]] = k
-        fill[key[k]] += 1
-    return bounds, items
-
-
-@kernel
-def _adjacency(n_nodes, frm):
-    """CSR lists of the residual arcs leaving each node (arc ``e ^ 1`` enters it)."""
-    return _buckets(frm, n_nodes, np.arange(frm.size))
+    for g in range(n_groups):
+        bounds[g + 1] += bounds[g]  # bounds[g]: where group g starts
+    for i in range(key.size):
+        k = i if visit is None else visit[i]
+        items[bounds[key[k]]] = k
+        bounds[key[k]] += 1  # ... and where its next item goes: in the end, where it stops
+    for g in range(n_groups, 0, -1):
+        bounds[g] = bounds[g - 1]
+    bounds[0] = 0
 
 
 @kernel
 def _sort_steps(step_curve, step_cost, n_curves):
-    """Order steps by (curve, cost); also return each curve's slice bounds in that order.
+    """Order steps by (curve, cost); also return each curve's slice bounds in that order (see :func:`_sort_into`)."""
+    order, bounds = np.empty(step_cost.size, np.int64), np.empty(n_curves + 1, np.int64)
+    _sort_into(step_curve, step_cost, n_curves, order, bounds)
+    return order, bounds
+
+
+@kernel
+def _sort_into(step_curve, step_cost, n_curves, order, bounds):
+    """Order steps by (curve, cost) into ``order``, each curve's slice bounds into ``bounds``.
 
     Markets hand over each curve's steps in price order (a supply curve's
     costs rise, a demand curve's fall), so grouping them by curve in index
@@ -91,18 +94,18 @@ def _sort_steps(step_curve, step_cost, n_curves):
     some curve's costs are not strictly monotone in index order (ties
     included) are all steps sorted by cost.
     """
-    bounds, order = _buckets(step_curve, n_curves, np.arange(step_cost.size))
+    _group(step_curve, n_curves, None, bounds, order)
     for g in range(n_curves):
         lo, hi = bounds[g], bounds[g + 1]
         rising = hi - lo < 2 or step_cost[order[lo + 1]] > step_cost[order[lo]]
         for k in range(lo + 1, hi):
             a, b = step_cost[order[k - 1]], step_cost[order[k]]
             if not (b > a if rising else b < a):
-                bounds, order = _buckets(step_curve, n_curves, np.argsort(step_cost))
-                return order, bounds
+                _group(step_curve, n_curves, np.argsort(step_cost), bounds, order)
+                return
         if not rising:
-            order[lo:hi] = order[lo:hi][::-1].copy()
-    return order, bounds
+            for i in range((hi - lo) // 2):
+                order[lo + i], order[hi - 1 - i] = order[hi - 1 - i], order[lo + i]
 
 
 @kernel(inline="always")
@@ -140,10 +143,9 @@ def _heap_pop(heap, size):
 
 
 @kernel
-def _reach(n_nodes, frm, to, res, start, arcs, seed, forward):
-    """Nodes reachable from ``seed`` (forward) or that can reach it (not forward), by breadth-first search."""
-    mark = np.zeros(n_nodes, np.bool_)
-    queue = np.empty(n_nodes, np.int64)
+def _reach(n_nodes, frm, to, res, start, arcs, seed, forward, mark, queue):
+    """Mark in ``mark`` the nodes reachable from ``seed`` (forward) or that can reach it (not forward), by BFS."""
+    mark[:] = False
     mark[seed], queue[0], head, tail = True, seed, 0, 1
     while head < tail:
         u = queue[head]
@@ -155,16 +157,15 @@ def _reach(n_nodes, frm, to, res, start, arcs, seed, forward):
                 mark[v] = True
                 queue[tail] = v
                 tail += 1
-    return mark
 
 
 @kernel
-def _initial_tree(frm, to, cost, res, useful):
-    """Distances and tree arcs from the source over useful nodes, by Bellman-Ford."""
-    dist = np.full(useful.size, np.inf)
-    pred = np.full(useful.size, -1, np.int64)
+def _initial_tree(frm, to, cost, res, useful, dist, pred, live):
+    """Distances and tree arcs from the source over useful nodes, by Bellman-Ford, into ``dist`` and ``pred``."""
+    dist[:] = np.inf
+    pred[:] = -1
     dist[SOURCE] = 0.0
-    live, m = np.empty(frm.size, np.int64), 0  # the arcs a pass relaxes, in arc order (fixed during the passes)
+    m = 0  # the arcs a pass relaxes, in arc order (fixed during the passes), listed in ``live``
     for e in range(frm.size):
         u, v = frm[e], to[e]
         if res[e] > VOLUME_TOL_T and useful[u] and useful[v] and u != SINK and v != SOURCE:
@@ -178,7 +179,6 @@ def _initial_tree(frm, to, cost, res, useful):
                 dist[v], pred[v], changed = dist[u] + cost[e], e, True
         if not changed:
             break
-    return dist, pred
 
 
 @kernel(inline="always")
@@ -205,7 +205,7 @@ def _detach(tree, v):
 
 
 @kernel
-def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter):
+def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter, work):
     """Augment along cheapest paths while they have negative cost; False if out of iterations.
 
     Each round: point the curves whose steps changed at their marginal steps
@@ -214,17 +214,18 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
     sink's distance is no longer negative, else push the bottleneck along the
     tree path to the sink. Written as one loop on purpose: numba
     reference-counts every array handed to a helper, and in this loop that
-    was a third of the solver's time.
+    was a third of the solver's time. ``work``: the work arrays of
+    :func:`max_surplus_flow` (their contents on entry do not matter).
     """
     order, bounds, cur, step_cost, rem, sold = curves
+    start, arcs, live, stale, pred, aff_list, queue, tree, dist, key, heap, useful, mark, affected, done = work
     n_curves = cur.size
-    start, arcs = _adjacency(n_nodes, frm)
-    dist, pred = np.empty(n_nodes), np.empty(n_nodes, np.int64)
-    tree = np.full((4, n_nodes), -1, np.int64)
-    heap = np.empty((2, frm.size + n_nodes + 1))  # rows: key, node (a float, exact)
-    key, aff_list = np.empty(n_nodes), np.empty(n_nodes, np.int64)
-    affected, done = np.zeros(n_nodes, np.bool_), np.zeros(n_nodes, np.bool_)
-    stale, n_stale, n_aff = np.arange(n_curves), n_curves, 0
+    _group(frm, n_nodes, None, start, arcs)  # the residual arcs leaving each node (arc e ^ 1 enters it)
+    tree[:] = -1
+    affected[:], done[:] = False, False
+    for g in range(n_curves):
+        stale[g] = g
+    n_stale, n_aff = n_curves, 0
     for it in range(max_iter + 1):
         # point each stale curve's residual pair (arcs e, e + 1) at its marginal steps
         for i in range(n_stale):
@@ -244,9 +245,11 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
                 cost[e + 1] = -step_cost[order[j]]
         n_stale = 0
         if it == 0:  # exact distances from the source by Bellman-Ford, over nodes on a source-sink path
-            useful = _reach(n_nodes, frm, to, res, start, arcs, SOURCE, True)
-            useful &= _reach(n_nodes, frm, to, res, start, arcs, SINK, False)
-            dist, pred = _initial_tree(frm, to, cost, res, useful)
+            _reach(n_nodes, frm, to, res, start, arcs, SOURCE, True, useful, queue)
+            _reach(n_nodes, frm, to, res, start, arcs, SINK, False, mark, queue)
+            for v in range(n_nodes):
+                useful[v] &= mark[v]
+            _initial_tree(frm, to, cost, res, useful, dist, pred, live)
             for v in range(n_nodes):
                 if pred[v] >= 0:
                     _attach(tree, v, frm[pred[v]])
@@ -329,8 +332,8 @@ def _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max
 
 
 @kernel
-def node_prices(n_nodes, frm, to, cost, res):
-    """Lowest optimal node prices of an optimal flow's residual graph (NaN: unconnected).
+def node_prices(n_nodes, frm, to, cost, res, price, dist, live, dead):
+    """Lowest optimal node prices of an optimal flow's residual graph, into ``price`` (NaN: unconnected).
 
     ``p_v = -dist(v -> source)`` with a sink->source arc of cost 0 added (its
     reverse never matters: arcs leaving the source do not shorten paths *to*
@@ -339,12 +342,13 @@ def node_prices(n_nodes, frm, to, cost, res):
     no path to the source (no buyer it could serve, nothing flowing through
     it) has duals unbounded below; it gets instead the highest price
     consistent with the rest, ``min(p_u + cost(u, v))`` over residual arcs
-    into it, i.e. the cost of delivering one more tonne there.
+    into it, i.e. the cost of delivering one more tonne there. ``dist``,
+    ``live`` and ``dead``: work arrays (nodes, residual arcs, nodes).
     """
-    dist = np.full(n_nodes, np.inf)
+    dist[:] = np.inf
     dist[SOURCE] = 0.0
     dist[SINK] = 0.0  # the closing sink -> source arc
-    live, m = np.empty(frm.size, np.int64), 0  # residual arcs not leaving the source, in arc order
+    m = 0  # residual arcs not leaving the source, in arc order, listed in ``live``
     for e in range(frm.size):
         if res[e] > VOLUME_TOL_T and frm[e] != SOURCE:
             live[m], m = e, m + 1
@@ -358,15 +362,19 @@ def node_prices(n_nodes, frm, to, cost, res):
                 changed = True
         if not changed:
             break
-    return _price_dead_ends(-dist, frm, to, cost, res)
+    for v in range(n_nodes):
+        price[v] = -dist[v]
+    _price_dead_ends(price, frm, to, cost, res, live, dead)
 
 
 @kernel
-def _price_dead_ends(price, frm, to, cost, res):
-    """Fill prices of nodes with no path to the source from their cheapest supplier."""
-    dead = np.isinf(price)
-    price[dead] = np.inf
-    live, m = np.empty(frm.size, np.int64), 0  # residual arcs into dead ends, in arc order
+def _price_dead_ends(price, frm, to, cost, res, live, dead):
+    """Fill prices of nodes with no path to the source from their cheapest supplier; NaN if none."""
+    for v in range(price.size):
+        dead[v] = np.isinf(price[v])
+        if dead[v]:
+            price[v] = np.inf
+    m = 0  # residual arcs into dead ends, in arc order, listed in ``live``
     for e in range(frm.size):
         if res[e] > VOLUME_TOL_T and dead[to[e]]:
             live[m], m = e, m + 1
@@ -380,7 +388,15 @@ def _price_dead_ends(price, frm, to, cost, res):
                 changed = True
         if not changed:
             break
-    return np.where(np.isinf(price), np.nan, price)
+    for v in range(price.size):
+        if np.isinf(price[v]):
+            price[v] = np.nan
+
+
+@kernel(inline="always")
+def _take(block, at, size):
+    """``block[at:at + size]`` and the offset after it: work arrays carved from one allocation."""
+    return block[at : at + size], at + size
 
 
 @kernel
@@ -392,15 +408,55 @@ def max_surplus_flow(n_nodes, fixed_arcs, curve_arcs, steps):
     cap)``, each step a parallel arc of its curve. Costs may be negative (a
     demand step costs minus its bid).
     Returns ``(arc_flow, step_flow, node_price, converged)``.
+
+    Every work array is carved from three blocks (integers, reals, flags):
+    three allocations per market instead of some forty small ones.
     """
     step_curve, step_cost, step_cap = steps
-    n_fixed, n_curves = fixed_arcs[0].size, curve_arcs[0].size
-    frm, to, cost, res = _residual_arcs(*fixed_arcs, *curve_arcs)
-    order, bounds = _sort_steps(step_curve, step_cost, n_curves)
-    cur, rem, sold = bounds[:-1].copy(), step_cap.copy(), np.zeros(step_cap.size)
+    n_fixed, n_curves, n_steps = fixed_arcs[0].size, curve_arcs[0].size, step_cap.size
+    n_res, n = 2 * (n_fixed + n_curves), n_nodes
+    n_heap = n_res + n + 1
+    ints = np.empty(4 * n_res + n_steps + 3 * n_curves + 1 + 8 * n + 1, np.int64)
+    frm, at = _take(ints, 0, n_res)
+    to, at = _take(ints, at, n_res)
+    arcs, at = _take(ints, at, n_res)
+    live, at = _take(ints, at, n_res)
+    order, at = _take(ints, at, n_steps)
+    bounds, at = _take(ints, at, n_curves + 1)
+    cur, at = _take(ints, at, n_curves)
+    stale, at = _take(ints, at, n_curves)
+    start, at = _take(ints, at, n + 1)
+    pred, at = _take(ints, at, n)
+    aff_list, at = _take(ints, at, n)
+    queue, at = _take(ints, at, n)
+    tree, at = _take(ints, at, 4 * n)
+    reals = np.empty(2 * n_res + 2 * n_steps + 3 * n + 2 * n_heap)
+    cost, at = _take(reals, 0, n_res)
+    res, at = _take(reals, at, n_res)
+    rem, at = _take(reals, at, n_steps)
+    sold, at = _take(reals, at, n_steps)
+    dist, at = _take(reals, at, n)
+    key, at = _take(reals, at, n)
+    price, at = _take(reals, at, n)
+    heap, at = _take(reals, at, 2 * n_heap)
+    flags = np.empty(5 * n, np.bool_)
+    useful, at = _take(flags, 0, n)
+    mark, at = _take(flags, at, n)
+    affected, at = _take(flags, at, n)
+    done, at = _take(flags, at, n)
+    dead, at = _take(flags, at, n)
+
+    _residual_arcs(*fixed_arcs, *curve_arcs, frm, to, cost, res)
+    _sort_into(step_curve, step_cost, n_curves, order, bounds)
+    for g in range(n_curves):
+        cur[g] = bounds[g]
+    for k in range(n_steps):
+        rem[k], sold[k] = step_cap[k], 0.0
     curves = (order, bounds, cur, step_cost, rem, sold)
-    max_iter = 50 * (frm.size + step_cap.size) + 100
-    converged = _successive_shortest_paths(n_nodes, frm, to, n_fixed, curves, cost, res, max_iter)
-    price = node_prices(n_nodes, frm, to, cost, res)
+    work = (start, arcs, live, stale, pred, aff_list, queue, tree.reshape((4, n)), dist, key,
+            heap.reshape((2, n_heap)), useful, mark, affected, done)  # fmt: skip
+    max_iter = 50 * (n_res + n_steps) + 100
+    converged = _successive_shortest_paths(n, frm, to, n_fixed, curves, cost, res, max_iter, work)
+    node_prices(n, frm, to, cost, res, price, dist, live, dead)
     arc_flow = res[1 : 2 * n_fixed : 2].copy()
     return arc_flow, sold, price, converged

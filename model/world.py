@@ -231,9 +231,8 @@ class RareEarthModel(mesa.Model):
         self.recorder.open_month()
         self._set_policies()
         self._bring_capacity_online()
-        self._draw_demand()
-        # The month's opening (books cleared, plants producing this month marked), markets, month end,
-        # investment review and record: one compiled call.
+        # End users' need (demand drawn), the month's opening (books cleared, plants producing this month
+        # marked), markets, month end, investment review and record: one compiled call.
         self._play_month()
         self.month += 1
 
@@ -372,9 +371,10 @@ class RareEarthModel(mesa.Model):
         for firms, added in self.projects.pop(self.month, []):
             np.add.at(self.firms.capacity_t_per_month, firms, added)
 
-    def _draw_demand(self) -> None:
+    def _demand(self) -> tuple:
+        """The arguments of :func:`agents.behaviour.end_users_need`: this month's demand shocks drawn, growth."""
         shocks = self.rng.standard_normal(len(self.end_users))
-        behaviour.end_users_need(
+        return (
             self.need_this_month, self.firms.need_t_per_month, self.end_users, self.user_region, self.user_sector,
             self._growth_base ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
         )  # fmt: skip
@@ -385,7 +385,7 @@ class RareEarthModel(mesa.Model):
         review = month > 0 and month % self.spec.market.investment_review_months == 0
         opening, market, month_end, investment = self._arguments or self._pack_arguments()
         between, turnover, failed, idled, restarted, expansions = play_month(
-            (month, *opening), (month, 13 - calendar_month(self.start_date, month), *market), month_end,
+            self._demand(), (month, *opening), (month, 13 - calendar_month(self.start_date, month), *market), month_end,
             self.expect_restriction, review, (month, *investment), self.recorder.record_inputs(),
         )  # fmt: skip
         if failed >= 0:
