@@ -82,13 +82,33 @@ def _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost):
 
 
 @kernel(inline="always")
-def _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference):
-    """A buyer's bid for this month's run at full value, or (cover pass) for cover just below it (capped)."""
+def _run_and_cover(rows, k, j, h, r, value, run, more, reference):
+    """A buyer's bid for this month's run at full value (row ``k``) and for cover just below it, capped (row ``j``).
+
+    Returns the next free run row and cover row (see :func:`_cover_after_runs`).
+    """
     if not value > 0:
-        return k
-    if cover_pass:
-        return _put(rows, k, h, r, min(0.97 * value, COVER_CEILING * reference), more)
-    return _put(rows, k, h, r, value, run)
+        return k, j
+    k = _put(rows, k, h, r, value, run)
+    j = _put(rows, j, h, r, min(0.97 * value, COVER_CEILING * reference), more)
+    return k, j
+
+
+@kernel
+def _cover_after_runs(rows, k, cover_from, j):
+    """Move the cover rows written at ``cover_from .. j`` down to follow the run rows (which end at ``k``).
+
+    Buyers' rules write each buyer's run and cover bids in one pass over the
+    buyers, runs from the first free row and cover from ``cover_from`` (room
+    for a run row per buyer further on); the book lists every run bid, then
+    every cover bid. Returns the next free row.
+    """
+    holder, region, price, qty, flag, make_cost = rows
+    for i in range(j - cover_from):
+        src, dst = cover_from + i, k + i  # dst <= src: copying forward is safe
+        holder[dst], region[dst], price[dst], qty[dst] = holder[src], region[src], price[src], qty[src]
+        flag[dst], make_cost[dst] = flag[src], make_cost[src]
+    return k + j - cover_from
 
 
 # ---------------------------------------------------------------- sellers
@@ -168,15 +188,15 @@ def separator_bids(
     region ``r`` at expected prices plus subsidies; feed held counts both
     concentrates in stock or on order; ``cover[r]``: months of cover wanted.
     """
-    for cover_pass in (False, True):  # every run bid, then every cover bid
-        for h in sep:
-            r = country[h]
-            held = stock[h, CONC] + stock[h, HEAVY] + on_order[h, CONC] + on_order[h, HEAVY]
-            value = oxide_value[r] - unit_cost[h] - env_cost[r]
-            run = max(0.0, capacity[h] - held)
-            more = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run)
-            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
-    return k
+    j = cover_from = k + sep.size  # cover rows from here (see _cover_after_runs)
+    for h in sep:
+        r = country[h]
+        held = stock[h, CONC] + stock[h, HEAVY] + on_order[h, CONC] + on_order[h, HEAVY]
+        value = oxide_value[r] - unit_cost[h] - env_cost[r]
+        run = max(0.0, capacity[h] - held)
+        more = max(0.0, capacity[h] * (1.0 + cover[r]) - held - run)
+        k, j = _run_and_cover(rows, k, j, h, r, value, run, more, reference)
+    return _cover_after_runs(rows, k, cover_from, j)
 
 
 @kernel
@@ -188,16 +208,16 @@ def magnet_ndpr_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     price)`` by region, USD/kg.
     """
     expected_magnet, subsidy_magnet, expected_dytb = magnet_prices
-    for cover_pass in (False, True):  # every run bid, then every cover bid
-        for h in makers:
-            r = country[h]
-            net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
-            value = (net - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
-            cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
-            run = max(0.0, cap - held)
-            more = max(0.0, cap * (1.0 + cover[r]) - held - run)
-            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
-    return k
+    j = cover_from = k + makers.size  # cover rows from here (see _cover_after_runs)
+    for h in makers:
+        r = country[h]
+        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+        value = (net - dytb_share[h] * expected_dytb[r]) / ndpr_per_t
+        cap, held = capacity[h] * ndpr_per_t, _held(stock, on_order, h, NDPR)
+        run = max(0.0, cap - held)
+        more = max(0.0, cap * (1.0 + cover[r]) - held - run)
+        k, j = _run_and_cover(rows, k, j, h, r, value, run, more, reference)
+    return _cover_after_runs(rows, k, cover_from, j)
 
 
 @kernel
@@ -212,20 +232,20 @@ def magnet_dytb_bids(rows, k, makers, country, capacity, stock, on_order, magnet
     do not bid.
     """
     expected_magnet, subsidy_magnet, price_ndpr = magnet_prices
-    for cover_pass in (False, True):  # every run bid, then every cover bid
-        for h in makers:
-            share = dytb_share[h]
-            if not share > 0:
-                continue
-            r = country[h]
-            net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
-            value = min((net - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
-            feasible = min(capacity[h] * (1.0 + cover[r]), _held(stock, on_order, h, NDPR) / ndpr_per_t)
-            held = _held(stock, on_order, h, DYTB)
-            run = max(0.0, min(capacity[h], feasible) * share - held)
-            more = max(0.0, feasible * share - held - run)
-            k = _run_or_cover(rows, k, cover_pass, h, r, value, run, more, reference)
-    return k
+    j = cover_from = k + makers.size  # cover rows from here (see _cover_after_runs)
+    for h in makers:
+        share = dytb_share[h]
+        if not share > 0:
+            continue
+        r = country[h]
+        net = _magnet_value(h, r, expected_magnet, royalty, subsidy_magnet, unit_cost)
+        value = min((net - ndpr_per_t * price_ndpr[r]) / share, DYTB_BID_CAP * reference)
+        feasible = min(capacity[h] * (1.0 + cover[r]), _held(stock, on_order, h, NDPR) / ndpr_per_t)
+        held = _held(stock, on_order, h, DYTB)
+        run = max(0.0, min(capacity[h], feasible) * share - held)
+        more = max(0.0, feasible * share - held - run)
+        k, j = _run_and_cover(rows, k, j, h, r, value, run, more, reference)
+    return _cover_after_runs(rows, k, cover_from, j)
 
 
 @kernel

@@ -240,9 +240,9 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
     no other node's price, and leaving it out halves most networks.
     """
     size = 3 * n + 2 * n * (n - 1)
-    tail, head = np.empty(size, np.int64), np.empty(size, np.int64)
-    orig, dest, kind = np.empty(size, np.int64), np.empty(size, np.int64), np.empty(size, np.int64)
-    cost, cap = np.zeros(size), np.zeros(size)
+    ints, reals = np.empty((5, size), np.int64), np.empty((2, size))  # two allocations for seven arrays
+    tail, head, orig, dest, kind = ints[0], ints[1], ints[2], ints[3], ints[4]
+    cost, cap = reals[0], reals[1]
     a = 0
     for i in range(n):
         for j in range(n):

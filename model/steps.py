@@ -123,7 +123,8 @@ def aggregate(region, price, qty, n_regions, resolution):
     """Compiled :func:`aggregate_steps` for typed, valid arrays."""
     step_of = np.full(qty.size, -1, np.int64)
     width = np.log1p(resolution)
-    keep, bins, m = np.empty(qty.size, np.int64), np.empty(qty.size, np.int64), 0
+    work = np.empty(2 * qty.size, np.int64)  # one allocation for both
+    keep, bins, m = work[: qty.size], work[qty.size :], 0
     last_price, last_bin = np.nan, 0
     for o in range(qty.size):  # the orders with tonnage, and their bins
         if qty[o] > 0:
@@ -149,19 +150,21 @@ def aggregate(region, price, qty, n_regions, resolution):
         q += qty[o]
         v += qty[o] * price[o]
     step_qty[s0], value[s0] = q, v
-    return step_region, value / step_qty, step_qty, step_of
+    for s in range(n_steps):
+        value[s] /= step_qty[s]  # the step's quantity-weighted mean price
+    return step_region, value, step_qty, step_of
 
 
 @kernel
 def allocate(step_of_offer, offer_qty, step_qty, step_sold):
     """Compiled :func:`allocate_to_offers` for typed, valid arrays."""
     n_steps = step_qty.size
-    sold, placed = np.zeros(offer_qty.size), np.zeros(n_steps)
-    top, largest = np.full(n_steps, -np.inf), np.full(n_steps, -1, np.int64)
-    share = np.zeros(n_steps)  # of each offer's quantity sold, by step
+    sold, work = np.zeros(offer_qty.size), np.empty(3 * n_steps)  # work: one allocation for three
+    placed, top, share = work[:n_steps], work[n_steps : 2 * n_steps], work[2 * n_steps :]
+    largest = np.full(n_steps, -1, np.int64)
     for s in range(n_steps):
-        if step_qty[s] > 0:
-            share[s] = min(max(step_sold[s] / step_qty[s], 0.0), 1.0)
+        placed[s], top[s] = 0.0, -np.inf
+        share[s] = min(max(step_sold[s] / step_qty[s], 0.0), 1.0) if step_qty[s] > 0 else 0.0  # of each offer's qty
     for k in range(offer_qty.size):
         s = step_of_offer[k]
         if s < 0:
