@@ -71,9 +71,12 @@ class PolicyArrays:
         rebuilt only if one of their instruments changed; a field in none of
         these groups rebuilds everything.
         """
-        if changed is not None and not set(changed) <= KNOWN_INSTRUMENTS:
-            changed = None
+        changed = set(changed) if changed is not None and set(changed) <= KNOWN_INSTRUMENTS else None
         m = self.model
+        if changed is not None and changed <= STOCKPILE_INSTRUMENTS and countries is not None:
+            # The usual monthly change (a stockpile order), made in place: nothing else to rebuild.
+            self.refresh_stockpile_orders(countries)
+            return
         policies = {code: a.policy for code, a in m.countries.items()}
         if changed is None or not LINK_INSTRUMENTS.isdisjoint(changed):
             self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
@@ -85,7 +88,7 @@ class PolicyArrays:
             self.refresh_stockpile_orders(countries)
         if changed is None or not LICENCE_INSTRUMENTS.isdisjoint(changed):
             self._resolve_licences(policies)
-        m._arguments = None  # the compiled month's packed arguments may hold replaced arrays
+        m._arguments = None  # arrays were replaced: the compiled month's packed arguments are stale
 
     def _refresh_support(self, policies) -> None:
         m = self.model

@@ -47,6 +47,7 @@ class RareEarthModel(mesa.Model):
         self.seed = seed
         self.month = 0
         self.start_date = scenario.meta.start_date
+        self._first_calendar_month = calendar_month(self.start_date, 0) - 1  # 0..11, from January
         self.regions = list(scenario.countries)
         self._region_codes = tuple(self.regions)
         self.n_regions = len(self.regions)
@@ -177,6 +178,10 @@ class RareEarthModel(mesa.Model):
             self.projects.setdefault(int(due), []).append((firms[batch], added[batch]))
 
     # ---- public API -----------------------------------------------------------------------
+    def _calendar_month(self, month: int) -> int:
+        """1..12: the calendar month of model month ``month``."""
+        return (self._first_calendar_month + month) % 12 + 1
+
     @property
     def date(self) -> str:
         """Calendar date (YYYY-MM) of the current month."""
@@ -285,14 +290,20 @@ class RareEarthModel(mesa.Model):
             if any(what.startswith("strategy.") for _, what, _, _ in pending):
                 deciding = self._deciding()  # a new strategy decides in its first month
             self.pending = []
+        countries = self.countries
         for code, strategy, source in deciding:
+            agent = countries[code]
             for instrument, value in strategy.decide(code, state).items():
-                apply(code, instrument, value, source)
+                # Most monthly decisions repeat the last one: a whole field already in force is skipped
+                # here (as _apply would, without the call); anything else goes through _apply.
+                node = agent.policy.__dict__.get(instrument, _MISSING)
+                if not (type(node) in _PLAIN and node == value):
+                    apply(code, instrument, value, source)
         if self.month == 0:
             self.policy.refresh()
         elif self._changed:
             self.policy.refresh(self._changed, self._changed_countries)
-        if calendar_month(self.start_date, self.month) == 1:
+        if self._calendar_month(self.month) == 1:
             self.exports_ytd_t[:] = 0.0
 
     def _deciding(self) -> tuple[tuple[str, Any, str], ...]:
@@ -385,7 +396,7 @@ class RareEarthModel(mesa.Model):
         review = month > 0 and month % self.spec.market.investment_review_months == 0
         opening, market, month_end, investment = self._arguments or self._pack_arguments()
         between, turnover, failed, idled, restarted, expansions = play_month(
-            self._demand(), (month, *opening), (month, 13 - calendar_month(self.start_date, month), *market), month_end,
+            self._demand(), (month, *opening), (month, 13 - self._calendar_month(month), *market), month_end,
             self.expect_restriction, review, (month, *investment), self.recorder.record_inputs(),
         )  # fmt: skip
         if failed >= 0:
@@ -422,7 +433,7 @@ class RareEarthModel(mesa.Model):
         """The arguments of :func:`model.exchange.markets`, read from the model."""
         led, pol, lk = self.ledger, self.policy, self.policy.links
         return (
-            self.month, 13 - calendar_month(self.start_date, self.month), *behaviour.book_inputs(self),
+            self.month, 13 - self._calendar_month(self.month), *behaviour.book_inputs(self),
             (lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
              lk.compliant_origin, self.unlimited_links, lk.quota_t_per_year, lk.approval_rate),
             self.market_params,
