@@ -213,6 +213,40 @@ def test_a_policy_change_rebuilds_its_own_arrays_as_a_full_rebuild_would(instrum
         np.testing.assert_array_equal(after[name], array, err_msg=name)
 
 
+@pytest.mark.parametrize(
+    "instrument, value",
+    [
+        ("export_ban", {"ndpr_oxide": ["BBB"]}),
+        ("production_subsidy_usd_per_kg", {"ndpr_oxide": 40.0}),
+        ("stockpile_buy_t_per_month", {"ndpr_oxide": 50.0}),
+    ],
+)
+def test_the_compiled_month_reads_the_policy_arrays_in_force_after_a_change(instrument, value):
+    # play_month's arguments are packed once and kept; a change that replaces policy arrays (links,
+    # support) must drop the pack, one made in place (stockpile orders) may keep it.
+    ndpr = 2
+    model = _run(small_world(n_countries=2), 3)
+    model.intervene("AAA", instrument, value)
+    model.step()
+    packed = _arrays(model._arguments)
+    for current in (model.policy.links.open, model.subsidy, model.buy_t):
+        assert any(a is current for a in packed), "the month read replaced policy arrays"
+    if instrument == "export_ban":  # and it shows: AAA's NdPr exports to BBB stop
+        unchanged = _run(small_world(n_countries=2), 4)
+        assert unchanged.last_flows_t[ndpr, 0, 1] > 0.0 and model.last_flows_t[ndpr, 0, 1] == 0.0
+
+
+def _arrays(nested):
+    """The arrays of a nested tuple, in order."""
+    out = []
+    for item in nested:
+        if isinstance(item, tuple):
+            out += _arrays(item)
+        elif isinstance(item, np.ndarray):
+            out.append(item)
+    return out
+
+
 def test_a_quota_used_up_but_for_rounding_counts_as_spent():
     doc = small_world(n_countries=2)
     doc["countries"]["AAA"]["policy"] = {"export_quota_t_per_year": {"ndpr_oxide": 1200.0}}
