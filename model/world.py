@@ -290,15 +290,9 @@ class RareEarthModel(mesa.Model):
             if any(what.startswith("strategy.") for _, what, _, _ in pending):
                 deciding = self._deciding()  # a new strategy decides in its first month
             self.pending = []
-        countries = self.countries
         for code, strategy, source in deciding:
-            agent = countries[code]
             for instrument, value in strategy.decide(code, state).items():
-                # Most monthly decisions repeat the last one: a whole field already in force is skipped
-                # here (as _apply would, without the call); anything else goes through _apply.
-                node = agent.policy.__dict__.get(instrument, _MISSING)
-                if not (type(node) in _PLAIN and node == value):
-                    apply(code, instrument, value, source)
+                apply(code, instrument, value, source)
         if self.month == 0:
             self.policy.refresh()
         elif self._changed:
