@@ -16,11 +16,17 @@ policies, brings capacity online and draws demand shocks; then
 4. the month's row of the record (:func:`model.recorder.record_month`).
 
 One call instead of four saves each month the dispatch of a hundred-odd
-arrays and the Python between the steps. The caller logs idling events,
-queues the new capacity and counts the record's row from what it returns.
+arrays and the Python between the steps, and the arrays cross as one
+object (:class:`MonthArrays`, packed once by :func:`pack_month` and kept
+while the model's arrays stay the same objects). The caller logs idling
+events, queues the new capacity and counts the record's row from what it
+returns.
 """
 
 import numpy as np
+from numba import types
+from numba.experimental import structref
+from numba.extending import overload
 
 from agents.behaviour import end_users_need
 from model.compiled import kernel
@@ -46,27 +52,83 @@ def open_month(month, books, produced, used, output, shortage_units, producing, 
         producing[h] = active[h] & (online_month[h] <= month)  # branch-free: idled plants are scattered
 
 
-@kernel
-def play_month(demand, opening, market_inputs, month_end_inputs, expect_restriction, review, investment_inputs,
-               record_inputs):  # fmt: skip
-    """Steps 0-4 above; ``review``: whether this month reviews investment.
+@structref.register
+class MonthArraysType(types.StructRef):
+    """numba type of :class:`MonthArrays` (fields: the steps' argument tuples)."""
 
-    Arguments are the steps' own, as packed by ``RareEarthModel._demand``, ``RareEarthModel._opening``,
-    ``RareEarthModel._market_inputs``,
-    :func:`model.dynamics.month_end_inputs`, :func:`model.dynamics.investment_inputs`
-    and :meth:`model.recorder.Recorder.record_inputs`; ``expect_restriction`` receives the
-    month end's expected restrictions. Returns ``(money left between buyers' and
-    sellers' prices USD, turnover USD, first market that did not converge or -1,
-    idled rows, restarted rows, expansions (rows, t/month added, month online))``.
+    def preprocess_fields(self, fields):
+        """Fields as plain types (literal values would make a new type per value)."""
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class MonthArrays(structref.StructRefProxy):
+    """The arrays of a month's steps as ONE object for :func:`play_month` (see :func:`pack_month`).
+
+    Handing numba a tuple of ~160 arrays costs ~30 us a call (each array is
+    typed and unboxed); this object crosses in ~2 us and the steps' tuples
+    are read from its fields inside the compiled month.
+    """
+
+    @property
+    def steps(self) -> dict[str, tuple]:
+        """The steps' argument tuples by step (the model's own arrays, for inspection)."""
+        return dict(zip(MONTH_STEPS, _steps_of(self), strict=True))
+
+
+structref.define_boxing(MonthArraysType, MonthArrays)
+
+#: The fields of :class:`MonthArrays`: the argument tuples of the month's steps, without month numbers.
+MONTH_STEPS = ("opening", "market", "month_end", "investment", "record")
+
+
+def _new_month_arrays(opening, market, month_end, investment, record):
+    """Stub for :func:`pack_month` (compiled through the overload below)."""
+    raise NotImplementedError
+
+
+@overload(_new_month_arrays)
+def _new_month_arrays_impl(opening, market, month_end, investment, record):
+    kind = MonthArraysType(list(zip(MONTH_STEPS, (opening, market, month_end, investment, record), strict=True)))
+
+    def impl(opening, market, month_end, investment, record):
+        packed = structref.new(kind)
+        packed.opening, packed.market, packed.month_end = opening, market, month_end
+        packed.investment, packed.record = investment, record
+        return packed
+
+    return impl
+
+
+@kernel
+def pack_month(opening, market, month_end, investment, record):
+    """A :class:`MonthArrays` of the steps' arguments (tuples as ``RareEarthModel._pack_arguments`` gives them)."""
+    return _new_month_arrays(opening, market, month_end, investment, record)
+
+
+@kernel
+def _steps_of(packed):
+    return packed.opening, packed.market, packed.month_end, packed.investment, packed.record
+
+
+@kernel
+def play_month(steps, demand, month, months_left, review, t, expect_restriction):
+    """Steps 0-4 above; ``review``: whether this month reviews investment, ``t``: the record's row.
+
+    ``steps``: the steps' arrays (:func:`pack_month`), ``demand``: the arguments of
+    :func:`agents.behaviour.end_users_need` (``RareEarthModel._demand``), ``months_left``:
+    in the calendar year; ``expect_restriction`` receives the month end's expected
+    restrictions. Returns ``(money left between buyers' and sellers' prices USD,
+    turnover USD, first market that did not converge or -1, idled rows, restarted
+    rows, expansions (rows, t/month added, month online))``.
     """
     end_users_need(*demand)
-    open_month(*opening)
-    between, turnover, failed = markets(*market_inputs)
-    margin, idled, restarted, expect = month_end(*month_end_inputs)
+    open_month(month, *steps.opening)
+    between, turnover, failed = markets(month, months_left, *steps.market)
+    margin, idled, restarted, expect = month_end(*steps.month_end)
     expect_restriction[:] = expect
     if review:
-        expansions = invest(margin, *investment_inputs)
+        expansions = invest(margin, month, *steps.investment)
     else:
         expansions = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
-    record_month(*record_inputs)
+    record_month(t, *steps.record)
     return between, turnover, failed, idled, restarted, expansions

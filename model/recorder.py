@@ -119,11 +119,16 @@ class Recorder:
             }
         )
 
-    def record_inputs(self) -> tuple:
-        """The arguments of :func:`record_month` for this month's row (room is made for it)."""
+    def make_room(self) -> int:
+        """Return this month's row of the record; the series grow (doubling) when full."""
         t = self.n_months
         if t == self._months.size:
             self._grow(max(16, 2 * t))
+        return t
+
+    def record_inputs(self) -> tuple:
+        """The arguments of :func:`record_month` for this month's row (room is made for it)."""
+        t = self.make_room()
         if self._inputs is None:  # packed once, again after the series grow
             m, led, f = self.model, self.model.ledger, self.model.firms
             s, review = self._series, m.pipeline
@@ -151,6 +156,7 @@ class Recorder:
 
     def _grow(self, months: int) -> None:
         self._inputs = None
+        self.model._arguments = None  # the model's packed month arrays hold the old series
         for name, old in self._series.items():
             self._series[name] = np.zeros((months, *old.shape[1:]))
             self._series[name][: self.n_months] = old[: self.n_months]

@@ -30,7 +30,7 @@ from model import dynamics, production
 from model.calendar import calendar_month, month_date, month_index
 from model.ledger import Ledger
 from model.links import base_links
-from model.month import play_month
+from model.month import MonthArrays, pack_month, play_month
 from model.policy_arrays import PolicyArrays
 from model.recorder import Recorder
 from model.scenario import ScenarioError, set_path
@@ -61,7 +61,7 @@ class RareEarthModel(mesa.Model):
         self.pending: list[tuple[str, str, Any, str]] = []
         self._changed: set[str] = set()
         self._firm_agents: dict[int, Firm] = {}
-        self._arguments: tuple | None = None  # see _pack_arguments
+        self._arguments: MonthArrays | None = None  # see _pack_arguments
         self.policy = PolicyArrays(self)
         self.policy.refresh()
 
@@ -388,11 +388,11 @@ class RareEarthModel(mesa.Model):
         """Markets, month end, investment review and record (:func:`model.month.play_month`)."""
         led, month = self.ledger, self.month
         review = month > 0 and month % self.spec.market.investment_review_months == 0
-        opening, market, month_end, investment = self._arguments or self._pack_arguments()
+        row = self.recorder.make_room()  # (growing the record drops the packed arrays)
+        steps = self._arguments or self._pack_arguments()
         between, turnover, failed, idled, restarted, expansions = play_month(
-            self._demand(), (month, *opening), (month, 13 - self._calendar_month(month), *market), month_end,
-            self.expect_restriction, review, (month, *investment), self.recorder.record_inputs(),
-        )  # fmt: skip
+            steps, self._demand(), month, 13 - self._calendar_month(month), review, row, self.expect_restriction
+        )
         if failed >= 0:
             raise RuntimeError(f"{COMMODITIES[failed]} market, month {month}: min-cost flow did not converge")
         led.market_residual_usd += between
@@ -402,16 +402,17 @@ class RareEarthModel(mesa.Model):
             self.schedule_capacity(*expansions)
         self.recorder.recorded()
 
-    def _pack_arguments(self) -> tuple:
+    def _pack_arguments(self) -> MonthArrays:
         """The arrays :func:`model.month.play_month` reads, packed once and kept while they stay the same objects.
 
         The model's arrays change in place from month to month; only a change of
-        policies replaces some of them (``PolicyArrays.refresh`` drops this pack).
-        Month numbers are added at each call.
+        policies replaces some of them (``PolicyArrays.refresh`` drops this pack),
+        and the record replaces its series when it grows. Month numbers are added
+        inside the compiled month.
         """
-        self._arguments = (
+        self._arguments = pack_month(
             self._opening()[1:], self._market_inputs()[2:], dynamics.month_end_inputs(self),
-            dynamics.investment_inputs(self)[1:],
+            dynamics.investment_inputs(self)[1:], self.recorder.record_inputs()[1:],
         )  # fmt: skip
         return self._arguments
 

@@ -228,7 +228,7 @@ def test_the_compiled_month_reads_the_policy_arrays_in_force_after_a_change(inst
     model = _run(small_world(n_countries=2), 3)
     model.intervene("AAA", instrument, value)
     model.step()
-    packed = _arrays(model._arguments)
+    packed = _arrays(tuple(model._arguments.steps.values()))
     for current in (model.policy.links.open, model.subsidy, model.buy_t):
         assert any(a is current for a in packed), "the month read replaced policy arrays"
     if instrument == "export_ban":  # and it shows: AAA's NdPr exports to BBB stop
