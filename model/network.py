@@ -77,14 +77,6 @@ def _group(key, n_groups, visit, bounds, items):
 
 
 @kernel
-def _sort_steps(step_curve, step_cost, n_curves):
-    """Order steps by (curve, cost); also return each curve's slice bounds in that order (see :func:`_sort_into`)."""
-    order, bounds = np.empty(step_cost.size, np.int64), np.empty(n_curves + 1, np.int64)
-    _sort_into(step_curve, step_cost, n_curves, order, bounds)
-    return order, bounds
-
-
-@kernel
 def _sort_into(step_curve, step_cost, n_curves, order, bounds):
     """Order steps by (curve, cost) into ``order``, each curve's slice bounds into ``bounds``.
 

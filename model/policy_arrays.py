@@ -71,24 +71,28 @@ class PolicyArrays:
         rebuilt only if one of their instruments changed; a field in none of
         these groups rebuilds everything.
         """
-        changed = set(changed) if changed is not None and set(changed) <= KNOWN_INSTRUMENTS else None
+        changed = set(changed) if changed is not None else None
+        if changed is not None and not changed <= KNOWN_INSTRUMENTS:
+            changed = None
         m = self.model
-        if changed is not None and changed <= STOCKPILE_INSTRUMENTS and countries is not None:
-            # The usual monthly change (a stockpile order), made in place: nothing else to rebuild.
-            self.refresh_stockpile_orders(countries)
-            return
         policies = {code: a.policy for code, a in m.countries.items()}
+        replaced = False  # arrays replaced (not written in place): the month's packed arrays are stale
         if changed is None or not LINK_INSTRUMENTS.isdisjoint(changed):
-            self.links = link_state(policies, m.regions, m.freight, m.standing_tariff)
+            self.links, replaced = link_state(policies, m.regions, m.freight, m.standing_tariff), True
         if changed is None or not SUPPORT_INSTRUMENTS.isdisjoint(changed):
             self._refresh_support(policies)
+            replaced = True
         if changed is None:
             self.refresh_stockpile_orders()
+            replaced = True
         elif not STOCKPILE_INSTRUMENTS.isdisjoint(changed):
-            self.refresh_stockpile_orders(countries)
+            self.refresh_stockpile_orders(countries)  # in place for these countries (all, new arrays, if None)
+            replaced = replaced or countries is None
         if changed is None or not LICENCE_INSTRUMENTS.isdisjoint(changed):
             self._resolve_licences(policies)
-        m._arguments = None  # arrays were replaced: the compiled month's packed arguments are stale
+            replaced = True
+        if replaced:
+            m._arguments = None
 
     def _refresh_support(self, policies) -> None:
         m = self.model

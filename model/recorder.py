@@ -75,7 +75,6 @@ class Recorder:
         self.firm_rows: list[dict[str, np.ndarray]] = []
         #: Wealth (3, regions) USD and tonnes by commodity at the last close (the next month's opening).
         self.opening: tuple[np.ndarray, np.ndarray] | None = None
-        self._inputs: tuple | None = None  # see record_inputs
 
     # ---- the record so far (views) -----------------------------------------------------------
     @property
@@ -126,25 +125,22 @@ class Recorder:
             self._grow(max(16, 2 * t))
         return t
 
-    def record_inputs(self) -> tuple:
-        """The arguments of :func:`record_month` for this month's row (room is made for it)."""
-        t = self.make_room()
-        if self._inputs is None:  # packed once, again after the series grow
-            m, led, f = self.model, self.model.ledger, self.model.firms
-            s, review = self._series, m.pipeline
-            self._inputs = (
-                (s["price"], s["producer_price"], s["quota_rent"], s["flows"], s["output"]),
-                tuple(s[part] for part in PAYOFF_PARTS),
-                tuple(s[name] for name in ACCOUNT_SHAPES),
-                s["tonnes_error"],
-                (m.price, m.producer_price, m.quota_rent, m.last_flows_t, m.output_t, m.shortage_t, m.shortage_units),
-                (f.stage, f.country),
-                led.accounts,
-                (led.produced_t, led.used_t),
-                (review.approved_t, review.denied_t, review.due),
-                self.opening,
-            )
-        return (t, *self._inputs)
+    def record_arrays(self) -> tuple:
+        """The arrays of :func:`record_month` (after the row): the series, and what a month's row reads."""
+        m, led, f = self.model, self.model.ledger, self.model.firms
+        s, review = self._series, m.pipeline
+        return (
+            (s["price"], s["producer_price"], s["quota_rent"], s["flows"], s["output"]),
+            tuple(s[part] for part in PAYOFF_PARTS),
+            tuple(s[name] for name in ACCOUNT_SHAPES),
+            s["tonnes_error"],
+            (m.price, m.producer_price, m.quota_rent, m.last_flows_t, m.output_t, m.shortage_t, m.shortage_units),
+            (f.stage, f.country),
+            led.accounts,
+            (led.produced_t, led.used_t),
+            (review.approved_t, review.denied_t, review.due),
+            self.opening,
+        )
 
     def recorded(self) -> None:
         """Count the row :func:`record_month` wrote; snapshot the firms once a year if asked."""
@@ -155,7 +151,6 @@ class Recorder:
             self.firm_rows.append(self._firm_snapshot())
 
     def _grow(self, months: int) -> None:
-        self._inputs = None
         self.model._arguments = None  # the model's packed month arrays hold the old series
         for name, old in self._series.items():
             self._series[name] = np.zeros((months, *old.shape[1:]))

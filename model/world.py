@@ -47,7 +47,6 @@ class RareEarthModel(mesa.Model):
         self.seed = seed
         self.month = 0
         self.start_date = scenario.meta.start_date
-        self._first_calendar_month = calendar_month(self.start_date, 0) - 1  # 0..11, from January
         self.regions = list(scenario.countries)
         self._region_codes = tuple(self.regions)
         self.n_regions = len(self.regions)
@@ -93,7 +92,6 @@ class RareEarthModel(mesa.Model):
         self.hurdle = np.array([sc.countries[r].hurdle_rate_per_year for r in self.regions])
         self.investment_terms = dynamics.investment_terms(self)
         self.growth = np.array([sc.countries[r].demand_growth_per_year for r in self.regions])
-        self._growth_base = 1.0 + self.growth  # demand grows by this factor a year
         self.freight, self.standing_tariff = base_links(sc, self.regions)
         self.end_users = np.nonzero(self.firms.stage == END_USE)[0]
         self.user_region, self.user_sector = self.firms.country[self.end_users], self.firms.sector[self.end_users]
@@ -178,10 +176,6 @@ class RareEarthModel(mesa.Model):
             self.projects.setdefault(int(due), []).append((firms[batch], added[batch]))
 
     # ---- public API -----------------------------------------------------------------------
-    def _calendar_month(self, month: int) -> int:
-        """1..12: the calendar month of model month ``month``."""
-        return (self._first_calendar_month + month) % 12 + 1
-
     @property
     def date(self) -> str:
         """Calendar date (YYYY-MM) of the current month."""
@@ -297,7 +291,7 @@ class RareEarthModel(mesa.Model):
             self.policy.refresh()
         elif self._changed:
             self.policy.refresh(self._changed, self._changed_countries)
-        if self._calendar_month(self.month) == 1:
+        if calendar_month(self.start_date, self.month) == 1:
             self.exports_ytd_t[:] = 0.0
 
     def _deciding(self) -> tuple[tuple[str, Any, str], ...]:
@@ -332,11 +326,7 @@ class RareEarthModel(mesa.Model):
     def _apply(self, code: str, instrument: str, value: Any, source: str) -> bool:
         agent = self.countries[code]
         policy = agent.policy
-        if "." in instrument:
-            node = _value_at(policy, instrument, _MISSING)
-        else:  # a whole field (pydantic keeps fields in __dict__)
-            node = policy.__dict__.get(instrument, _MISSING)
-        if type(node) in _PLAIN and node == value:  # most monthly decisions repeat the last one
+        if _in_force(policy, instrument, value):  # most monthly decisions repeat the last one
             return False
         new = self._validated(policy, instrument, value)
         old, now = _value_at(policy, instrument), _value_at(new, instrument)
@@ -381,7 +371,7 @@ class RareEarthModel(mesa.Model):
         shocks = self.rng.standard_normal(len(self.end_users))
         return (
             self.need_this_month, self.firms.need_t_per_month, self.end_users, self.user_region, self.user_sector,
-            self._growth_base ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
+            (1.0 + self.growth) ** (self.month / 12.0), self.intensity, self.spec.market.demand_noise_share, shocks,
         )  # fmt: skip
 
     def _play_month(self) -> None:
@@ -390,8 +380,9 @@ class RareEarthModel(mesa.Model):
         review = month > 0 and month % self.spec.market.investment_review_months == 0
         row = self.recorder.make_room()  # (growing the record drops the packed arrays)
         steps = self._arguments or self._pack_arguments()
+        months_left = 13 - calendar_month(self.start_date, month)  # in the calendar year, this one included
         between, turnover, failed, idled, restarted, expansions = play_month(
-            steps, self._demand(), month, 13 - self._calendar_month(month), review, row, self.expect_restriction
+            steps, self._demand(), month, months_left, review, row, self.expect_restriction
         )
         if failed >= 0:
             raise RuntimeError(f"{COMMODITIES[failed]} market, month {month}: min-cost flow did not converge")
@@ -411,24 +402,24 @@ class RareEarthModel(mesa.Model):
         inside the compiled month.
         """
         self._arguments = pack_month(
-            self._opening()[1:], self._market_inputs()[2:], dynamics.month_end_inputs(self),
-            dynamics.investment_inputs(self)[1:], self.recorder.record_inputs()[1:],
+            self._opening(), self._market_inputs(), dynamics.month_end_inputs(self),
+            dynamics.investment_inputs(self)[1:], self.recorder.record_arrays(),
         )  # fmt: skip
         return self._arguments
 
     def _opening(self) -> tuple:
-        """The arguments of :func:`model.month.open_month`: what the month clears, and the producing mask."""
+        """The arrays of :func:`model.month.open_month` (after the month): what it clears, the producing mask."""
         led, f = self.ledger, self.firms
         return (
-            self.month, led.book_usd, led.produced_t, led.used_t, self.output_t, self.shortage_units, self.producing,
-            f.active, f.online_month,
+            led.book_usd, led.produced_t, led.used_t, self.output_t, self.shortage_units, self.producing, f.active,
+            f.online_month,
         )  # fmt: skip
 
     def _market_inputs(self) -> tuple:
-        """The arguments of :func:`model.exchange.markets`, read from the model."""
+        """The arrays of :func:`model.exchange.markets` (after the month and the months left in the year)."""
         led, pol, lk = self.ledger, self.policy, self.policy.links
         return (
-            self.month, 13 - self._calendar_month(self.month), *behaviour.book_inputs(self),
+            *behaviour.book_inputs(self),
             (lk.transport_usd_per_kg, lk.duty_rate, lk.tariff_rate, lk.delay_months, lk.open, lk.licensed,
              lk.compliant_origin, self.unlimited_links, lk.quota_t_per_year, lk.approval_rate),
             self.market_params,
@@ -445,22 +436,26 @@ class RareEarthModel(mesa.Model):
         """Last month's public record, for strategies."""
         countries = self.countries.items()
         return PublicState(
-            self.month,
-            self.date,
-            self._region_codes,
-            self.price.copy(),
-            self.reference,
-            self.last_flows_t.copy(),
-            self.use_by_region_t.copy(),
-            self.shortage_t.copy(),
-            self.ledger.stock_t[self.firms.n :].copy(),
-            {code: a.policy for code, a in countries},
-            {code: a.stockpile_days for code, a in countries},
+            month=self.month,
+            date=self.date,
+            regions=self._region_codes,
+            price_usd_per_kg=self.price.copy(),
+            reference_price_usd_per_kg=self.reference,
+            flows_t=self.last_flows_t.copy(),
+            use_t=self.use_by_region_t.copy(),
+            shortage_t=self.shortage_t.copy(),
+            stockpile_t=self.ledger.stock_t[self.firms.n :].copy(),
+            policies={code: a.policy for code, a in countries},
+            stockpile_days={code: a.stockpile_days for code, a in countries},
         )
 
 
-#: Types of instrument values compared directly with a decision (anything else is validated first).
-_PLAIN = (int, float, str, bool, list, dict, tuple)
+def _in_force(policy: Policy, path: str, value: Any) -> bool:
+    """Whether ``value`` already is the instrument at ``path`` (no validation needed then)."""
+    node = _value_at(policy, path, _MISSING)
+    return type(node) in (int, float, str, bool, list, dict, tuple) and node == value
+
+
 _MISSING = object()
 
 

@@ -526,13 +526,14 @@ def test_insertion_argsort_sorts_as_argsort_does(keys):
 )
 def test_steps_are_ordered_by_curve_then_cost(steps, arrangement):
     """The solver's step order: grouped by curve, costs rising in each, whatever order they come in."""
-    from model.network import _sort_steps
+    from model.network import _sort_into
 
     if arrangement != "as_given":  # markets hand steps over sorted by price, per curve
         steps = sorted(steps, key=lambda s: (s[0], s[1] if arrangement == "by_price" or s[0] < 2 else -s[1]))
     curve = np.array([s[0] for s in steps], np.int64)
     cost = np.array([float(s[1]) for s in steps])
-    order, bounds = _sort_steps(curve, cost, 4)
+    order, bounds = np.empty(len(steps), np.int64), np.empty(5, np.int64)
+    _sort_into(curve, cost, 4, order, bounds)
     assert sorted(order.tolist()) == list(range(len(steps)))
     for g in range(4):
         mine = order[bounds[g] : bounds[g + 1]]
