@@ -44,12 +44,8 @@ def month_end_inputs(model: RareEarthModel) -> tuple:
 
 def log_idling(model: RareEarthModel, idled: np.ndarray, restarted: np.ndarray) -> None:
     """Log the plants :func:`month_end` idled and restarted as events."""
-    if not (idled.size or restarted.size):
-        return
-    f = model.firms
-    for rows, what in ((idled, "idled"), (restarted, "restarted")):
-        for row in rows:
-            model.recorder.event(model.regions[f.country[row]], f"firm.{f.ids[row]}", None, what, "firm")
+    model.recorder.firm_events(idled, "idled")
+    model.recorder.firm_events(restarted, "restarted")
 
 
 @kernel

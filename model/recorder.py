@@ -71,7 +71,11 @@ class Recorder:
         }
         self._series = {name: np.zeros((0, *shape)) for name, shape in shapes.items()}
         self._months = np.zeros(0, np.int64)
-        self.events: list[dict[str, Any]] = []
+        #: Events as logged: a row (dict), or a batch of plants idled or restarted in one month,
+        #: ``(month, date, firm rows, "idled" | "restarted")``, turned into rows when read (:attr:`events`).
+        self._log: list[dict[str, Any] | tuple[int, str, np.ndarray, str]] = []
+        self._events: list[dict[str, Any]] = []
+        self._read = 0  # entries of the log already in ``_events``
         self.firm_rows: list[dict[str, np.ndarray]] = []
         #: Wealth (3, regions) USD and tonnes by commodity at the last close (the next month's opening).
         self.opening: tuple[np.ndarray, np.ndarray] | None = None
@@ -103,10 +107,33 @@ class Recorder:
         m.ledger.market_residual_usd = 0.0
         m.ledger.market_turnover_usd = 0.0
 
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event so far, one row (dict) each, in the order logged."""
+        f, regions = self.model.firms, self.model.regions
+        for entry in self._log[self._read :]:
+            if isinstance(entry, dict):
+                self._events.append(entry)
+                continue
+            month, date, rows, what = entry
+            self._events.extend(
+                {"month": month, "date": date, "country": regions[f.country[row]], "instrument": f"firm.{f.ids[row]}",
+                 "old_value": "", "new_value": what, "source": "firm"}
+                for row in rows.tolist()
+            )  # fmt: skip
+        self._read = len(self._log)
+        return self._events
+
+    def firm_events(self, rows: np.ndarray, what: str) -> None:
+        """Log plants (firm rows) idled or restarted this month; their rows are built when read."""
+        if rows.size:
+            m = self.model
+            self._log.append((m.month, m.date, rows.copy(), what))
+
     def event(self, country: str, instrument: str, old: Any, new: Any, source: str) -> None:
-        """Log a policy change (or a plant idling/restarting)."""
+        """Log a policy change."""
         m = self.model
-        self.events.append(
+        self._log.append(
             {
                 "month": m.month,
                 "date": m.date,

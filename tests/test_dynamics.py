@@ -54,6 +54,25 @@ def test_an_idled_plant_restarts_after_sustained_expected_profit(model):
     assert f.active[h] and h in restarted and h not in idled
 
 
+def test_idled_and_restarted_plants_are_events_in_the_order_logged(model):
+    h, r = a_mine(model)
+    rec, code = model.recorder, model.regions[r]
+    rec.event(code, "export_duty_rate.ndpr_oxide", 0.0, 0.25, "scenario: before")
+    dynamics.log_idling(model, np.array([h]), np.array([], np.int64))
+    rec.event(code, "export_duty_rate.ndpr_oxide", 0.25, 0.0, "scenario: after")
+    dynamics.log_idling(model, np.array([], np.int64), np.array([h, h]))
+    firm = f"firm.{model.firms.ids[h]}"
+    rows = [(e["country"], e["instrument"], e["old_value"], e["new_value"], e["source"]) for e in rec.events]
+    assert rows == [
+        (code, "export_duty_rate.ndpr_oxide", "0.0", "0.25", "scenario: before"),
+        (code, firm, "", "idled", "firm"),
+        (code, "export_duty_rate.ndpr_oxide", "0.25", "0.0", "scenario: after"),
+        (code, firm, "", "restarted", "firm"),
+        (code, firm, "", "restarted", "firm"),
+    ]
+    assert rec.events is rec.events and len(rec.events) == 5  # read twice: nothing added twice
+
+
 def test_a_rationed_month_is_not_a_loss_month_and_the_flag_moves_to_last_month(model):
     h, r = a_mine(model)
     f = model.firms
