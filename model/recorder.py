@@ -152,6 +152,11 @@ class Recorder:
             self._grow(max(16, 2 * t))
         return t
 
+    def reserve(self, months: int) -> None:
+        """Make room for ``months`` more months at once (a run of known length grows the series once)."""
+        if self.n_months + months > self._months.size:
+            self._grow(max(16, self.n_months + months))
+
     def record_arrays(self) -> tuple:
         """The arrays of :func:`record_month` (after the row): the series, and what a month's row reads."""
         m, led, f = self.model, self.model.ledger, self.model.firms

@@ -15,7 +15,7 @@ from model.compiled import kernel
 
 PRICE_SCALE_USD_PER_KG = 1e-6  # bins are logarithmic above this price, linear below
 DENSE_TABLE_PER_ORDER = 32  # a dense (region, bin) table is used while it has <= this many cells per order
-SMALL_SORT = 64  # up to this many orders, steps are numbered after an insertion sort (np.argsort above)
+SMALL_SORT = 64  # up to this many distinct steps, they are ranked by an insertion sort (np.argsort above)
 
 
 def aggregate_steps(
@@ -87,17 +87,28 @@ def _step_ids(region, bins, keep, n_regions):
         for k in range(keep.size):
             ids[k] = cell[region[keep[k]] * span + bins[k] - lo]
         return ids, count
-    cell = np.empty(keep.size, np.int64)
+    # Sparse: the distinct cells by hashing (open addressing), numbered in first-seen order, then ranked.
+    size = 1 << int(np.ceil(np.log2(2 * keep.size + 2)))
+    slots = np.full(size, -1, np.int64)  # slot -> distinct cell number
+    cell = np.empty(keep.size, np.int64)  # distinct cells, in first-seen order
+    count = 0
     for k in range(keep.size):
-        cell[k] = region[keep[k]] * span + bins[k] - lo
-    order = _insertion_argsort(cell) if keep.size <= SMALL_SORT else np.argsort(cell)
-    count = -1
-    for rank in range(order.size):
-        k = order[rank]
-        if rank == 0 or cell[k] != cell[order[rank - 1]]:
+        x = region[keep[k]] * span + bins[k] - lo
+        h = x & (size - 1)
+        while slots[h] >= 0 and cell[slots[h]] != x:
+            h = (h + 1) & (size - 1)
+        if slots[h] < 0:
+            slots[h], cell[count] = count, x
             count += 1
-        ids[k] = count
-    return ids, count + 1
+        ids[k] = slots[h]
+    distinct = cell[:count]
+    order = _insertion_argsort(distinct) if count <= SMALL_SORT else np.argsort(distinct)
+    rank = slots[:count]  # reused: distinct cell number -> its rank
+    for r in range(count):
+        rank[order[r]] = r
+    for k in range(keep.size):
+        ids[k] = rank[ids[k]]
+    return ids, count
 
 
 @kernel

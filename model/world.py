@@ -246,6 +246,7 @@ class RareEarthModel(mesa.Model):
         as much as the Python side of a month's policies. Otherwise, and if
         Mesa's internals are not as expected, ``step()`` plays it.
         """
+        self.recorder.reserve(months)
         for _ in range(months):
             if not self._play_scheduled_month():
                 self.step()
