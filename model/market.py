@@ -18,7 +18,10 @@ prices in USD/kg and volumes in tonnes:
 * S_i->D_i (domestic sales), S_i->C_i if region ``i`` is a compliant origin
   for itself, S_i->E_i capped by the export quota, and for each open link
   E_i->D_j and, if ``i`` is a compliant origin for ``j``, E_i->C_j, both at
-  the link's cost, each with the link's capacity.
+  the link's cost, each with the link's capacity. A region with no export
+  quota has no gate: its links leave from S_i (E_i stays unconnected; the
+  quota rent, ``price(E_i) - price(S_i)``, is then 0 as it would be at an
+  unbounded gate, whose price can only be below S_i's).
 
 Prices are the duals of the node balances, which are not unique at a kink
 (e.g. supply exactly meets demand). The convention here is the LOWEST
@@ -249,8 +252,10 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
             for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
                 if not _arc_exists(k, i == j, link_open[i, j], compliant_origin[i, j] and wants_compliant[j]):
                     continue
+                if k == _QUOTA and not export_cap[i] < np.inf:
+                    continue  # no quota: exports leave from S_i itself (E_i carries nothing)
                 local = k <= _QUOTA
-                tail[a] = _node(0 if local else 1, n, i)
+                tail[a] = _node(0 if local or not export_cap[i] < np.inf else 1, n, i)
                 head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
                 cost[a] = 0.0 if local else link_cost[i, j]
                 cap[a] = export_cap[i] if k == _QUOTA else (np.inf if local else link_cap[i, j])

@@ -110,6 +110,23 @@ def test_two_producers_ban_on_a_to_b():
     assert c.surplus == approx(100 * 100 - 100 * 20, abs=1e-9)
 
 
+def test_a_region_where_nothing_trades_is_priced_at_the_delivered_cost_of_one_more_tonne():
+    A, B, C = 0, 1, 2
+    link_cost = np.ones((3, 3))
+    link_cost[A, B] = 10.0
+    c = clear_market(build(3, [(A, 10, 100)], [(A, 50, 60), (B, 15, 60)], link_cost=link_cost))
+    # A sells 60 t at home and has 40 t left at 10: its price is 10. Landed in B
+    # its tonnes would cost 10 + 10 = 20 > B's bid of 15: nothing is exported, B's
+    # unserved bid sets its price, 15. C has no sellers and no buyers: a tonne
+    # there would come from A at 10 + 1 (from B's sellers, were there any, at
+    # 15 + 1), so C's price is 11, not A's export netback (15 - 10 = 5) + 1.
+    assert c.flows.sum() == approx(60, abs=1e-9) and c.flows[A, A] == approx(60, abs=1e-9)
+    assert c.producer_price[A] == approx(10, abs=1e-12) and c.price[A] == approx(10, abs=1e-12)
+    assert c.price[B] == approx(15, abs=1e-12)
+    assert c.price[C] == approx(11, abs=1e-12)
+    assert c.quota_rent.tolist() == [0.0, 0.0, 0.0]
+
+
 # ------------------------------------------------------------ 3. export quota
 
 X, Y = 0, 1
