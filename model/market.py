@@ -240,7 +240,9 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
 
     Arcs into ``C_j`` exist only where region ``j`` has compliant-only bids
     (``wants_compliant[j]``): elsewhere that node could carry no flow and set
-    no other node's price, and leaving it out halves most networks.
+    no other node's price, and leaving it out halves most networks. Likewise
+    the gate ``S_i -> E_i`` exists only where region ``i`` has an export quota;
+    elsewhere its links leave ``S_i``.
     """
     size = 3 * n + 2 * n * (n - 1)
     ints, reals = np.empty((5, size), np.int64), np.empty((2, size))  # two allocations for seven arrays
@@ -248,14 +250,15 @@ def _fixed_arcs(n, wants_compliant, link_cost, link_open, link_cap, export_cap, 
     cost, cap = reals[0], reals[1]
     a = 0
     for i in range(n):
+        gated = export_cap[i] < np.inf  # a quota: exports pass through the gate E_i; else they leave from S_i
         for j in range(n):
             for k in (_DOMESTIC, _DOMESTIC_COMPLIANT, _QUOTA, _LINK, _LINK_COMPLIANT):
                 if not _arc_exists(k, i == j, link_open[i, j], compliant_origin[i, j] and wants_compliant[j]):
                     continue
-                if k == _QUOTA and not export_cap[i] < np.inf:
-                    continue  # no quota: exports leave from S_i itself (E_i carries nothing)
+                if k == _QUOTA and not gated:
+                    continue
                 local = k <= _QUOTA
-                tail[a] = _node(0 if local or not export_cap[i] < np.inf else 1, n, i)
+                tail[a] = _node(1 if gated and not local else 0, n, i)
                 head[a] = _node((2, 3, 1, 2, 3)[k], n, i if k == _QUOTA else j)
                 cost[a] = 0.0 if local else link_cost[i, j]
                 cap[a] = export_cap[i] if k == _QUOTA else (np.inf if local else link_cap[i, j])

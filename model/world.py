@@ -244,7 +244,8 @@ class RareEarthModel(mesa.Model):
         counter and the generator's count advance, the next month is due one
         unit later) without building a new event per month, which costs about
         as much as the Python side of a month's policies. Otherwise, and if
-        Mesa's internals are not as expected, ``step()`` plays it.
+        Mesa's internals are not as expected, ``step()`` plays it. The record
+        makes room for the ``months`` at once.
         """
         self.recorder.reserve(months)
         for _ in range(months):
