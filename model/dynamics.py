@@ -42,12 +42,6 @@ def month_end_inputs(model: RareEarthModel) -> tuple:
     )  # fmt: skip
 
 
-def log_idling(model: RareEarthModel, idled: np.ndarray, restarted: np.ndarray) -> None:
-    """Log the plants :func:`month_end` idled and restarted as events."""
-    model.recorder.firm_events(idled, "idled")
-    model.recorder.firm_events(restarted, "restarted")
-
-
 @kernel
 def month_end(weight, price, expected, reference, firms, idling, royalty, subsidy, env_cost, light_recipe,
               ndpr_per_t, rationed, rationed_last, output, output_window, intensity, thrifting,
@@ -113,10 +107,10 @@ def _idle_and_restart(stage, margin, unit_cost, rationed, active, loss_months, p
 
 
 def investment_inputs(model: RareEarthModel) -> tuple:
-    """The arguments of :func:`invest` after the margins, read from the model."""
+    """The arrays of :func:`invest` (after the margins and the month), read from the model."""
     f = model.firms
     return (
-        model.month, (f.stage, f.country, f.capacity_t_per_month, f.active, f.online_month), model.output_window_t,
+        (f.stage, f.country, f.capacity_t_per_month, f.active, f.online_month), model.output_window_t,
         model.investment_terms, model.ledger.cash_usd,
     )  # fmt: skip
 

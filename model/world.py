@@ -390,7 +390,8 @@ class RareEarthModel(mesa.Model):
             raise RuntimeError(f"{COMMODITIES[failed]} market, month {month}: min-cost flow did not converge")
         led.market_residual_usd += between
         led.market_turnover_usd += turnover
-        dynamics.log_idling(self, idled, restarted)
+        self.recorder.firm_events(idled, "idled")
+        self.recorder.firm_events(restarted, "restarted")
         if review:
             self.schedule_capacity(*expansions)
         self.recorder.recorded()
@@ -405,7 +406,7 @@ class RareEarthModel(mesa.Model):
         """
         self._arguments = pack_month(
             self._opening(), self._market_inputs(), dynamics.month_end_inputs(self),
-            dynamics.investment_inputs(self)[1:], self.recorder.record_arrays(),
+            dynamics.investment_inputs(self), self.recorder.record_arrays(),
         )  # fmt: skip
         return self._arguments
 

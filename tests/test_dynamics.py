@@ -58,9 +58,10 @@ def test_idled_and_restarted_plants_are_events_in_the_order_logged(model):
     h, r = a_mine(model)
     rec, code = model.recorder, model.regions[r]
     rec.event(code, "export_duty_rate.ndpr_oxide", 0.0, 0.25, "scenario: before")
-    dynamics.log_idling(model, np.array([h]), np.array([], np.int64))
+    rec.firm_events(np.array([h]), "idled")
     rec.event(code, "export_duty_rate.ndpr_oxide", 0.25, 0.0, "scenario: after")
-    dynamics.log_idling(model, np.array([], np.int64), np.array([h, h]))
+    rec.firm_events(np.array([], np.int64), "idled")  # nothing to log
+    rec.firm_events(np.array([h, h]), "restarted")
     firm = f"firm.{model.firms.ids[h]}"
     rows = [(e["country"], e["instrument"], e["old_value"], e["new_value"], e["source"]) for e in rec.events]
     assert rows == [
@@ -124,7 +125,7 @@ def test_investment_in_the_model_queues_capacity_and_conserves_money(model):
     margin = np.zeros(f.n)
     margin[h] = 1e3  # far above any hurdle
     total = led.total_cash()
-    model.schedule_capacity(*dynamics.invest(margin, *dynamics.investment_inputs(model)))
+    model.schedule_capacity(*dynamics.invest(margin, model.month, *dynamics.investment_inputs(model)))
     lead = model.spec.market.lead_time_months["mining"]
     [(firms, added)] = model.projects[12 + lead]
     assert firms.tolist() == [h] and added[0] == pytest.approx(f.capacity_t_per_month[h] * 0.15)
